@@ -1,0 +1,33 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { Logger } from 'pino';
+import { AppConfig } from './config/config';
+import { ConfigModule } from './config/config.module';
+import { AuthCoreModule } from './modules/auth/auth-core.module';
+import { DatabaseModule } from './platform/database/database.module';
+import { HealthModule } from './platform/health/health.module';
+import { LoggingModule } from './platform/logging/logging.module';
+import { MetricsModule } from './platform/metrics/metrics.module';
+import { RedisModule } from './platform/redis/redis.module';
+
+/**
+ * The whole application. Every role loads the same modules; what runs is decided by the role:
+ * `api` and `all` listen on HTTP, `worker` and `all` start the background workers (each worker
+ * component checks `runsWorkers(config)` before it starts).
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
+        DatabaseModule,
+        RedisModule,
+        MetricsModule,
+        HealthModule,
+        AuthCoreModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,98 @@
+import { ConfigValidationError, loadConfig, redactUrl } from './config';
+
+describe(loadConfig.name, () => {
+  describe('defaults', () => {
+    it('starts with no configuration at all, using the documented defaults', () => {
+      const sut = loadConfig({});
+      expect(sut.role).toBe('all');
+      expect(sut.http.port).toBe(3000);
+      expect(sut.database.url).toBe('postgres://postgres@127.0.0.1:5432/async_orders');
+      expect(sut.redis.url).toBe('redis://127.0.0.1:6379');
+      expect(sut.queue.prefix).toBe('{aop}');
+      expect(sut.payment).toMatchObject({
+        successRate: 0.8,
+        transientFailureRate: 0.15,
+        latencyMinMs: 100,
+        latencyMaxMs: 2000,
+        fraudLimit: 1000,
+      });
+      expect(sut.inventory.reservationTtlSeconds).toBe(900);
+      expect(sut.saga.timeoutSeconds).toBe(600);
+      expect(sut.rateLimit.perMinute).toBe(1200);
+      expect(sut.seed.demo).toBe(true);
+      expect(sut.admin.email).toBe('admin@example.com');
+    });
+
+    it('generates a JWT secret of at least 32 bytes in development and says so', () => {
+      const sut = loadConfig({});
+      expect(sut.auth.jwtSecretGenerated).toBe(true);
+      expect(Buffer.byteLength(sut.auth.jwtSecret)).toBeGreaterThanOrEqual(32);
+    });
+  });
+
+  describe('validation', () => {
+    function problemsOf(env: Record<string, string>): string[] {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigValidationError);
+        return (error as ConfigValidationError).problems;
+      }
+      throw new Error('expected the configuration to be refused');
+    }
+
+    it('reports every invalid variable by name with the reason, all at once', () => {
+      const problems = problemsOf({
+        PORT: 'abc',
+        ROLE: 'boss',
+        PAYMENT_SUCCESS_RATE: '1.5',
+        DATABASE_URL: 'mysql://x/y',
+        SEED_DEMO: 'maybe',
+      });
+      expect(problems).toHaveLength(5);
+      expect(problems.join('\n')).toMatch(/PORT="abc" must be an integer/);
+      expect(problems.join('\n')).toMatch(/ROLE="boss" must be one of: api, worker, all/);
+      expect(problems.join('\n')).toMatch(/PAYMENT_SUCCESS_RATE="1.5" must be a number between 0 and 1/);
+      expect(problems.join('\n')).toMatch(/DATABASE_URL must use one of the protocols/);
+      expect(problems.join('\n')).toMatch(/SEED_DEMO="maybe" must be true or false/);
+    });
+
+    it('refuses a JWT secret shorter than 32 bytes', () => {
+      expect(problemsOf({ JWT_SECRET: 'short' })).toEqual(['JWT_SECRET must be at least 32 bytes long']);
+    });
+
+    it('requires real secrets in production', () => {
+      const problems = problemsOf({ NODE_ENV: 'production' });
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^JWT_SECRET is required/),
+          expect.stringMatching(/^ADMIN_PASSWORD is required/),
+        ]),
+      );
+    });
+
+    it('refuses payment rates that add up to more than 1 and inverted latency bounds', () => {
+      const problems = problemsOf({
+        PAYMENT_SUCCESS_RATE: '0.9',
+        PAYMENT_TRANSIENT_FAILURE_RATE: '0.2',
+        PAYMENT_LATENCY_MIN_MS: '50',
+        PAYMENT_LATENCY_MAX_MS: '10',
+      });
+      expect(problems).toEqual([
+        'PAYMENT_SUCCESS_RATE + PAYMENT_TRANSIENT_FAILURE_RATE must not exceed 1',
+        'PAYMENT_LATENCY_MIN_MS must not exceed PAYMENT_LATENCY_MAX_MS',
+      ]);
+    });
+
+    it('accepts RATE_LIMIT_PER_MINUTE=0 to turn the limit off', () => {
+      expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimit.perMinute).toBe(0);
+    });
+  });
+
+  describe(redactUrl.name, () => {
+    it('hides the password of a URL', () => {
+      expect(redactUrl('postgres://app:s3cret@db:5432/orders')).toBe('postgres://app:***@db:5432/orders');
+      expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    });
+  });
+});

@@ -1,0 +1,245 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The one place that reads process.env. Every variable has a working default (DESIGN §7) except the
+ * production-only secrets; `loadConfig` reports every bad value at once, by name, with the reason.
+ */
+
+export type Role = 'api' | 'worker' | 'all';
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface AppConfig {
+  env: NodeEnv;
+  role: Role;
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    corsOrigins: string[] | true;
+    trustProxy: boolean;
+  };
+  database: { url: string; poolSize: number };
+  redis: { url: string };
+  queue: { prefix: string };
+  auth: {
+    jwtSecret: string;
+    jwtSecretGenerated: boolean;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+  };
+  admin: { email: string; password: string };
+  seed: { demo: boolean };
+  payment: {
+    successRate: number;
+    transientFailureRate: number;
+    latencyMinMs: number;
+    latencyMaxMs: number;
+    fraudLimit: number;
+    randomSeed: number | undefined;
+  };
+  inventory: { reservationTtlSeconds: number };
+  saga: { timeoutSeconds: number };
+  rateLimit: { perMinute: number };
+  log: { level: string };
+  metrics: { token: string | undefined };
+  startup: { connectTimeoutMs: number };
+  shutdown: { timeoutMs: number };
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Collects problems instead of throwing at the first one, so a user fixes all of them in one go. */
+class Reader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  string(name: string, fallback: string): string {
+    const raw = this.env[name];
+    return raw === undefined || raw === '' ? fallback : raw;
+  }
+
+  optional(name: string): string | undefined {
+    const raw = this.env[name];
+    return raw === undefined || raw === '' ? undefined : raw;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.string(name, fallback);
+    if ((allowed as readonly string[]).includes(value)) {
+      return value as T;
+    }
+    this.problems.push(`${name}="${value}" must be one of: ${allowed.join(', ')}`);
+    return fallback;
+  }
+
+  integer(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.optional(name);
+    if (raw === undefined) {
+      return fallback;
+    }
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || value < min || value > max) {
+      this.problems.push(`${name}="${raw}" must be an integer between ${min} and ${max}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.optional(name);
+    if (raw === undefined) {
+      return fallback;
+    }
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      this.problems.push(`${name}="${raw}" must be a number between ${min} and ${max}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.optional(name);
+    if (raw === undefined) {
+      return fallback;
+    }
+    const value = raw.toLowerCase();
+    if (['true', '1', 'yes'].includes(value)) {
+      return true;
+    }
+    if (['false', '0', 'no'].includes(value)) {
+      return false;
+    }
+    this.problems.push(`${name}="${raw}" must be true or false`);
+    return fallback;
+  }
+
+  url(name: string, fallback: string, protocols: string[]): string {
+    const value = this.string(name, fallback);
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) {
+        this.problems.push(
+          `${name} must use one of the protocols ${protocols.join(', ')} (got ${parsed.protocol})`,
+        );
+      }
+    } catch {
+      this.problems.push(`${name} is not a valid URL`);
+    }
+    return value;
+  }
+}
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/async_orders';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const r = new Reader(env);
+  const nodeEnv = r.oneOf<NodeEnv>('NODE_ENV', ['development', 'production', 'test'], 'development');
+  const production = nodeEnv === 'production';
+
+  const jwtSecretRaw = r.optional('JWT_SECRET');
+  if (jwtSecretRaw !== undefined && Buffer.byteLength(jwtSecretRaw) < 32) {
+    r.problems.push('JWT_SECRET must be at least 32 bytes long');
+  }
+  if (production && jwtSecretRaw === undefined) {
+    r.problems.push('JWT_SECRET is required when NODE_ENV=production (at least 32 random bytes)');
+  }
+  const adminPassword = r.optional('ADMIN_PASSWORD');
+  if (production && adminPassword === undefined) {
+    r.problems.push('ADMIN_PASSWORD is required when NODE_ENV=production');
+  }
+
+  const successRate = r.number('PAYMENT_SUCCESS_RATE', 0.8, 0, 1);
+  const transientFailureRate = r.number('PAYMENT_TRANSIENT_FAILURE_RATE', 0.15, 0, 1);
+  if (successRate + transientFailureRate > 1) {
+    r.problems.push('PAYMENT_SUCCESS_RATE + PAYMENT_TRANSIENT_FAILURE_RATE must not exceed 1');
+  }
+  const latencyMinMs = r.integer('PAYMENT_LATENCY_MIN_MS', 100, 0, 60_000);
+  const latencyMaxMs = r.integer('PAYMENT_LATENCY_MAX_MS', 2000, 0, 60_000);
+  if (latencyMinMs > latencyMaxMs) {
+    r.problems.push('PAYMENT_LATENCY_MIN_MS must not exceed PAYMENT_LATENCY_MAX_MS');
+  }
+  const seedRaw = r.optional('PAYMENT_RANDOM_SEED');
+  const randomSeed = seedRaw === undefined ? undefined : r.integer('PAYMENT_RANDOM_SEED', 0, 0, 2 ** 31 - 1);
+
+  const corsRaw = r.string('CORS_ORIGINS', production ? '' : '*');
+  const corsOrigins: string[] | true =
+    corsRaw === '*'
+      ? true
+      : corsRaw
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean);
+
+  const config: AppConfig = {
+    env: nodeEnv,
+    role: r.oneOf<Role>('ROLE', ['api', 'worker', 'all'], 'all'),
+    http: {
+      host: r.string('HOST', '0.0.0.0'),
+      port: r.integer('PORT', 3000, 0, 65535),
+      bodyLimitBytes: r.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+      corsOrigins,
+      trustProxy: r.boolean('TRUST_PROXY', false),
+    },
+    database: {
+      url: r.url('DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
+      poolSize: r.integer('DATABASE_POOL_SIZE', 10, 1, 200),
+    },
+    redis: { url: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']) },
+    queue: { prefix: r.string('QUEUE_PREFIX', '{aop}') },
+    auth: {
+      jwtSecret: jwtSecretRaw ?? randomBytes(48).toString('base64url'),
+      jwtSecretGenerated: jwtSecretRaw === undefined,
+      accessTokenTtlSeconds: r.integer('JWT_ACCESS_TTL_SECONDS', 900, 10, 86_400),
+      refreshTokenTtlSeconds: r.integer('JWT_REFRESH_TTL_SECONDS', 7 * 86_400, 60, 90 * 86_400),
+    },
+    admin: {
+      email: r.string('ADMIN_EMAIL', 'admin@example.com').toLowerCase(),
+      password: adminPassword ?? 'Admin123!',
+    },
+    seed: { demo: r.boolean('SEED_DEMO', true) },
+    payment: {
+      successRate,
+      transientFailureRate,
+      latencyMinMs,
+      latencyMaxMs,
+      fraudLimit: r.number('PAYMENT_FRAUD_LIMIT', 1000, 0, 1e12),
+      randomSeed,
+    },
+    inventory: { reservationTtlSeconds: r.integer('RESERVATION_TTL_SECONDS', 900, 1, 7 * 86_400) },
+    saga: { timeoutSeconds: r.integer('SAGA_TIMEOUT_SECONDS', 600, 1, 7 * 86_400) },
+    rateLimit: { perMinute: r.integer('RATE_LIMIT_PER_MINUTE', 1200, 0, 10_000_000) },
+    log: {
+      level: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    },
+    metrics: { token: r.optional('METRICS_TOKEN') },
+    startup: { connectTimeoutMs: r.integer('STARTUP_CONNECT_TIMEOUT_MS', 5000, 100, 60_000) },
+    shutdown: { timeoutMs: r.integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 120_000) },
+  };
+
+  if (r.problems.length > 0) {
+    throw new ConfigValidationError(r.problems);
+  }
+  return config;
+}
+
+/** A URL fit for logs and error messages: the password is replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) {
+      parsed.password = '***';
+    }
+    return parsed.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}

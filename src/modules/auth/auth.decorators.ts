@@ -1,0 +1,28 @@
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+
+export type UserRole = 'customer' | 'admin';
+
+/** The caller, as proven by the access token. */
+export interface AuthenticatedUser {
+  id: string;
+  email: string;
+  role: UserRole;
+}
+
+export const IS_PUBLIC = 'auth:public';
+export const ROLES = 'auth:roles';
+
+/** Opts a route (or controller) out of the authentication that is on by default. */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
+
+/** Restricts a route (or controller) to the given roles. */
+export const Roles = (...roles: UserRole[]): MethodDecorator & ClassDecorator => SetMetadata(ROLES, roles);
+
+export type AuthenticatedRequest = FastifyRequest & { user?: AuthenticatedUser };
+
+export const CurrentUser = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): AuthenticatedUser | undefined => {
+    return ctx.switchToHttp().getRequest<AuthenticatedRequest>().user;
+  },
+);

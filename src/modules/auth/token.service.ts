@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
+import { AuthenticatedUser, UserRole } from './auth.decorators';
+
+export const JWT_ISSUER = 'async-order-processor';
+export const JWT_AUDIENCE = 'async-order-processor-api';
+
+interface AccessClaims {
+  sub: string;
+  email: string;
+  role: UserRole;
+  jti: string;
+}
+
+/** Signs and verifies access tokens: HS256 only, issuer and audience pinned. */
+@Injectable()
+export class TokenService {
+  private readonly jwt: JwtService;
+
+  constructor(@InjectConfig() private readonly config: AppConfig) {
+    this.jwt = new JwtService({ secret: config.auth.jwtSecret });
+  }
+
+  get accessTokenTtlSeconds(): number {
+    return this.config.auth.accessTokenTtlSeconds;
+  }
+
+  signAccessToken(user: AuthenticatedUser): string {
+    const claims: AccessClaims = { sub: user.id, email: user.email, role: user.role, jti: randomUUID() };
+    return this.jwt.sign(claims, {
+      algorithm: 'HS256',
+      expiresIn: this.config.auth.accessTokenTtlSeconds,
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+    });
+  }
+
+  /** Returns the user the token proves, or undefined for any token that is not ours, valid and unexpired. */
+  verifyAccessToken(token: string): AuthenticatedUser | undefined {
+    try {
+      const claims = this.jwt.verify<AccessClaims & { iat: number; exp: number }>(token, {
+        algorithms: ['HS256'],
+        issuer: JWT_ISSUER,
+        audience: JWT_AUDIENCE,
+      });
+      if (typeof claims.sub !== 'string' || (claims.role !== 'customer' && claims.role !== 'admin')) {
+        return undefined;
+      }
+      return { id: claims.sub, email: claims.email, role: claims.role };
+    } catch {
+      return undefined;
+    }
+  }
+}

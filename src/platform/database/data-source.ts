@@ -1,0 +1,25 @@
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../config/config';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from './migrations';
+
+/** The one DataSource factory: the app, the migration scripts and the tests all build it here. */
+export function createDataSource(
+  config: Pick<AppConfig, 'database'>,
+  applicationName = 'async-order-processor',
+): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: config.database.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    poolSize: config.database.poolSize,
+    connectTimeoutMS: 5000,
+    // Numeric columns arrive as strings (exact money); bigint ids as strings too.
+    extra: { application_name: applicationName, idleTimeoutMillis: 30_000 },
+    logging: false,
+  });
+}

@@ -1,0 +1,5 @@
+import { MigrationInterface } from 'typeorm';
+import { InitialSchema1732300000000 } from './migrations/1732300000000-InitialSchema';
+
+/** Every migration, oldest first. `npm run db:migration:create -- Name` adds a file to migrations/. */
+export const MIGRATIONS: (new () => MigrationInterface)[] = [InitialSchema1732300000000];

@@ -1,0 +1,36 @@
+import { Controller, Get, Headers, Res, UnauthorizedException } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
+import { Public } from '../../modules/auth/auth.decorators';
+import { MetricsService } from './metrics.service';
+
+/** Prometheus text at /metrics (outside the API prefix); a bearer token when METRICS_TOKEN is set. */
+@ApiExcludeController()
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly metrics: MetricsService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  @Public()
+  @Get()
+  async scrape(
+    @Headers('authorization') authorization: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const token = this.config.metrics.token;
+    if (token !== undefined) {
+      const given = Buffer.from(authorization?.replace(/^Bearer /, '') ?? '');
+      const expected = Buffer.from(token);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new UnauthorizedException('A valid metrics token is required.');
+      }
+    }
+    const body = await this.metrics.registry.metrics();
+    void reply.header('content-type', this.metrics.registry.contentType).send(body);
+  }
+}

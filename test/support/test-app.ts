@@ -1,0 +1,50 @@
+import { DynamicModule, Type } from '@nestjs/common';
+import pino from 'pino';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { Application, createApplication } from '../../src/bootstrap';
+import { AppConfig, loadConfig } from '../../src/config/config';
+import { AuthenticatedUser } from '../../src/modules/auth/auth.decorators';
+import { TokenService } from '../../src/modules/auth/token.service';
+
+export interface TestApp {
+  config: AppConfig;
+  app: Application;
+  /** supertest bound to the listening server: real HTTP through Fastify and Nest. */
+  http: () => request.Agent;
+  url: string;
+  dataSource: DataSource;
+  get<T>(token: Type<T> | string | symbol): T;
+  tokenFor(user: AuthenticatedUser): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the real application (role `api` unless overridden) on a free port against this run's
+ * database and Redis. `env` overrides variables for this app only.
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  extraModules: (Type | DynamicModule)[] = [],
+): Promise<TestApp> {
+  const config = loadConfig({ ...process.env, ROLE: 'api', ...env });
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const app = await createApplication(config, logger, extraModules);
+  let url = '';
+  if (app.http) {
+    await app.http.listen({ port: 0, host: '127.0.0.1' });
+    url = await app.http.getUrl();
+    url = url.replace('[::1]', '127.0.0.1');
+  }
+  const tokens = app.context.get(TokenService);
+  return {
+    config,
+    app,
+    http: () => request.agent(url),
+    url,
+    dataSource: app.context.get(DataSource),
+    get: <T>(token: Type<T> | string | symbol) => app.context.get<T>(token),
+    tokenFor: (user) => tokens.signAccessToken(user),
+    close: () => app.context.close(),
+  };
+}
