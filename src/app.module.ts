@@ -7,6 +7,7 @@ import { DatabaseModule } from './platform/database/database.module';
 import { HealthModule } from './platform/health/health.module';
 import { LoggingModule } from './platform/logging/logging.module';
 import { MetricsModule } from './platform/metrics/metrics.module';
+import { OutboxModule } from './platform/outbox/outbox.module';
 import { RedisModule } from './platform/redis/redis.module';
 
 /**
@@ -26,6 +27,7 @@ export class AppModule {
         RedisModule,
         MetricsModule,
         HealthModule,
+        OutboxModule,
         AuthCoreModule,
       ],
     };

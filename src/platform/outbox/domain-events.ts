@@ -1,0 +1,43 @@
+/**
+ * The domain events that cross process boundaries through the outbox: facts in the past tense, each
+ * with a schema version. A consumer of an older version reads it through `upcast` (outbox relay), so
+ * the payload shapes below are always the latest.
+ */
+export interface DomainEventPayloads {
+  OrderCreated: { orderId: string; userId: string };
+  OrderConfirmed: { orderId: string; userId: string };
+  OrderCancelled: { orderId: string; userId: string; reason: string };
+  OrderFailed: { orderId: string; userId: string; reason: string };
+  InventoryReserved: { orderId: string; reservationIds: string[] };
+  PaymentRequested: { orderId: string; amount: string; currency: string; method: string };
+  PaymentProcessed: {
+    orderId: string;
+    paymentId: string;
+    status: 'SUCCEEDED' | 'FAILED' | 'PENDING';
+    failureCode?: string;
+  };
+  UserRegistered: { userId: string; email: string; firstName: string; language: string };
+  NotificationRequested: { notificationId: string };
+}
+
+export type DomainEventType = keyof DomainEventPayloads;
+
+/** The current schema version of each event; bump it together with an upcaster for the old one. */
+export const EVENT_SCHEMA_VERSIONS: Record<DomainEventType, number> = {
+  OrderCreated: 1,
+  OrderConfirmed: 1,
+  OrderCancelled: 1,
+  OrderFailed: 1,
+  InventoryReserved: 1,
+  PaymentRequested: 1,
+  PaymentProcessed: 1,
+  UserRegistered: 1,
+  NotificationRequested: 1,
+};
+
+export interface NewDomainEvent<T extends DomainEventType = DomainEventType> {
+  type: T;
+  aggregateType: 'order' | 'user' | 'payment' | 'notification' | 'inventory';
+  aggregateId: string;
+  payload: DomainEventPayloads[T];
+}

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { currentContext } from '../http/request-context';
+import { DomainEventType, EVENT_SCHEMA_VERSIONS, NewDomainEvent } from './domain-events';
+
+/** The channel the relay LISTENs on; NOTIFY inside a transaction is delivered at commit. */
+export const OUTBOX_CHANNEL = 'outbox_events';
+
+/**
+ * Appends domain events to the outbox inside the caller's transaction, so an event exists exactly
+ * when the change it announces does. Never publishes: the relay does, with jobId = event id.
+ */
+@Injectable()
+export class OutboxWriter {
+  async append<T extends DomainEventType>(tx: EntityManager, event: NewDomainEvent<T>): Promise<string> {
+    const [id] = await this.appendMany(tx, [event]);
+    return id;
+  }
+
+  async appendMany(tx: EntityManager, events: NewDomainEvent[]): Promise<string[]> {
+    if (events.length === 0) {
+      return [];
+    }
+    const correlationId = currentContext()?.correlationId ?? null;
+    const rows = await tx.query<{ id: string }[]>(
+      `INSERT INTO outbox_events (aggregate_type, aggregate_id, event_type, schema_version, payload, correlation_id)
+       SELECT e.aggregate_type, e.aggregate_id, e.event_type, e.schema_version, e.payload, $2
+       FROM jsonb_to_recordset($1::jsonb) AS e(aggregate_type text, aggregate_id uuid, event_type text, schema_version int, payload jsonb)
+       RETURNING id`,
+      [
+        JSON.stringify(
+          events.map((e) => ({
+            aggregate_type: e.aggregateType,
+            aggregate_id: e.aggregateId,
+            event_type: e.type,
+            schema_version: EVENT_SCHEMA_VERSIONS[e.type],
+            payload: e.payload,
+          })),
+        ),
+        correlationId,
+      ],
+    );
+    await tx.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+    return rows.map((r) => r.id);
+  }
+}
