@@ -27,7 +27,9 @@ export async function ensureDatabaseExists(url: string, connectTimeoutMs: number
       await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
       return true;
     } catch (error) {
-      if ((error as { code?: string }).code === '42P04') {
+      // 42P04: it exists now; 23505: another process created it at the same moment.
+      const code = (error as { code?: string }).code;
+      if (code === '42P04' || code === '23505') {
         return false;
       }
       throw error;

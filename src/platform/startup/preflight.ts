@@ -2,6 +2,16 @@ import { Redis } from 'ioredis';
 import { AppConfig, redactUrl } from '../../config/config';
 import { ensureDatabaseExists } from '../database/database-bootstrap';
 
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  '57P03',
+]);
+
 /** A start-up failure the user can fix: printed as one line, no stack trace. */
 export class StartupError extends Error {}
 
@@ -38,6 +48,11 @@ export async function checkPostgres(config: AppConfig): Promise<boolean> {
         `PostgreSQL at ${url} refused the login (${reasonOf(error)}): check the user and password in DATABASE_URL.`,
       );
     }
+    if (code !== undefined && !UNREACHABLE.has(code)) {
+      throw new StartupError(
+        `PostgreSQL at ${url} refused to prepare the database: ${reasonOf(error)} ${(error as Error).message}`,
+      );
+    }
     throw new StartupError(
       `PostgreSQL is unreachable at ${url} (${reasonOf(error)}). Start it (e.g. \`pg_ctlcluster 15 main start\` or \`docker compose up -d postgres\`) or point DATABASE_URL at a running server.`,
     );
@@ -53,7 +68,10 @@ export async function checkRedis(config: AppConfig): Promise<void> {
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  client.on('error', () => undefined);
+  let lastError: unknown;
+  client.on('error', (error) => {
+    lastError = error;
+  });
   try {
     await withDeadline(
       client.connect().then(() => client.ping()),
@@ -61,7 +79,7 @@ export async function checkRedis(config: AppConfig): Promise<void> {
     );
   } catch (error) {
     throw new StartupError(
-      `Redis is unreachable at ${url} (${reasonOf(error)}). Start it (e.g. \`redis-server --daemonize yes\` or \`docker compose up -d redis\`) or point REDIS_URL at a running server.`,
+      `Redis is unreachable at ${url} (${reasonOf(lastError ?? error)}). Start it (e.g. \`redis-server --daemonize yes\` or \`docker compose up -d redis\`) or point REDIS_URL at a running server.`,
     );
   } finally {
     client.disconnect();
