@@ -1,0 +1,157 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { currentContext } from '../../platform/http/request-context';
+import { RedisService } from '../../platform/redis/redis.service';
+import { SETTLED_STATUSES } from './order-status';
+import { orderEventsChannel, StatusEventMessage } from './order-status.service';
+
+const HEARTBEAT_MS = 15_000;
+const CATCH_UP_POLL_MS = 3_000;
+
+interface Stream {
+  orderId: string;
+  reply: FastifyReply;
+  lastId: bigint;
+  timers: NodeJS.Timeout[];
+}
+
+/**
+ * Server-Sent Events of one order's status changes. Live events arrive through Redis pub/sub (so it
+ * does not matter which instance processes the order); the history table is the source of truth:
+ * a stream starts by replaying what the client missed (`Last-Event-ID`) and re-reads it periodically,
+ * so a lost pub/sub message only delays an event. The stream ends once the order has settled.
+ */
+@Injectable()
+export class OrderEventsStream implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(OrderEventsStream.name);
+  private subscriber?: Redis;
+  private readonly streams = new Map<string, Set<Stream>>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly redis: RedisService,
+  ) {}
+
+  async open(orderId: string, reply: FastifyReply, lastEventId: string | undefined): Promise<void> {
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-correlation-id': currentContext()?.correlationId ?? '',
+    });
+    reply.raw.write('retry: 2000\n\n');
+    const stream: Stream = {
+      orderId,
+      reply,
+      lastId: /^\d+$/.test(lastEventId ?? '') ? BigInt(lastEventId!) : 0n,
+      timers: [],
+    };
+    this.add(stream);
+    reply.raw.on('close', () => this.remove(stream));
+    stream.timers.push(setInterval(() => reply.raw.write(': keep-alive\n\n'), HEARTBEAT_MS));
+    stream.timers.push(setInterval(() => void this.catchUp(stream), CATCH_UP_POLL_MS));
+    // Not awaited: with Redis down the subscription waits for it, while the catch-up poll keeps the stream going.
+    void this.subscribe(orderId);
+    await this.catchUp(stream);
+  }
+
+  /** Before the HTTP server closes: open streams would otherwise hold the shutdown up. */
+  beforeApplicationShutdown(): void {
+    for (const set of this.streams.values()) {
+      for (const stream of set) {
+        this.end(stream);
+      }
+    }
+    this.subscriber?.disconnect();
+  }
+
+  private async catchUp(stream: Stream): Promise<void> {
+    try {
+      const rows = await this.dataSource.query<
+        {
+          id: string;
+          from_status: string | null;
+          to_status: string;
+          reason: string | null;
+          created_at: Date;
+        }[]
+      >(
+        `SELECT id::text, from_status, to_status, reason, created_at FROM order_status_history
+         WHERE order_id = $1 AND id > $2 ORDER BY id`,
+        [stream.orderId, stream.lastId.toString()],
+      );
+      for (const row of rows) {
+        this.send(stream, {
+          id: row.id,
+          orderId: stream.orderId,
+          from: row.from_status as never,
+          status: row.to_status as never,
+          reason: row.reason,
+          at: row.created_at.toISOString(),
+        });
+      }
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message, orderId: stream.orderId }, 'status catch-up failed');
+    }
+  }
+
+  private send(stream: Stream, event: StatusEventMessage): void {
+    const id = BigInt(event.id);
+    if (id <= stream.lastId || stream.reply.raw.writableEnded) {
+      return;
+    }
+    stream.lastId = id;
+    stream.reply.raw.write(`id: ${event.id}\nevent: status\ndata: ${JSON.stringify(event)}\n\n`);
+    if ((SETTLED_STATUSES as readonly string[]).includes(event.status)) {
+      this.end(stream);
+    }
+  }
+
+  private end(stream: Stream): void {
+    if (!stream.reply.raw.writableEnded) {
+      stream.reply.raw.write('event: end\ndata: {}\n\n');
+      stream.reply.raw.end();
+    }
+    this.remove(stream);
+  }
+
+  private add(stream: Stream): void {
+    const set = this.streams.get(stream.orderId) ?? new Set<Stream>();
+    set.add(stream);
+    this.streams.set(stream.orderId, set);
+  }
+
+  private remove(stream: Stream): void {
+    stream.timers.forEach(clearInterval);
+    const set = this.streams.get(stream.orderId);
+    if (!set?.delete(stream) || set.size > 0) {
+      return;
+    }
+    this.streams.delete(stream.orderId);
+    this.subscriber?.unsubscribe(orderEventsChannel(this.redis, stream.orderId)).catch(() => undefined);
+  }
+
+  private async subscribe(orderId: string): Promise<void> {
+    if (!this.subscriber) {
+      this.subscriber = this.redis.connectionFor('blocking');
+      this.subscriber.on('message', (_channel: string, message: string) => this.dispatch(message));
+    }
+    try {
+      await this.subscriber.subscribe(orderEventsChannel(this.redis, orderId));
+    } catch (error) {
+      // Redis down: the stream still works from the history table, only later.
+      this.logger.warn({ err: (error as Error).message, orderId }, 'could not subscribe to status events');
+    }
+  }
+
+  private dispatch(message: string): void {
+    const event = JSON.parse(message) as StatusEventMessage;
+    for (const stream of this.streams.get(event.orderId) ?? []) {
+      this.send(stream, event);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { RedisService } from '../../platform/redis/redis.service';
+import { allowedSources, IllegalTransitionError, OrderStatus, SETTLED_STATUSES } from './order-status';
+
+export interface StatusChange {
+  orderId: string;
+  from: OrderStatus;
+  to: OrderStatus;
+  /** order_status_history id: the SSE event id. Undefined when nothing changed. */
+  eventId?: string;
+  reason?: string;
+  at: Date;
+  changed: boolean;
+}
+
+export interface TransitionOptions {
+  reason?: string;
+  failureReason?: string;
+  failureDetail?: string;
+  trackingNumber?: string;
+}
+
+export interface StatusEventMessage {
+  id: string;
+  orderId: string;
+  from: OrderStatus | null;
+  status: OrderStatus;
+  reason: string | null;
+  at: string;
+}
+
+/** Redis pub/sub channel of one order's status events (used by the SSE streams of every instance). */
+export function orderEventsChannel(redis: RedisService, orderId: string): string {
+  return redis.key('order-events', orderId);
+}
+
+/**
+ * Every change of an order's status goes through `transition`: one statement that checks the move
+ * against the status table, updates the order and appends the history row (the SSE event). Moving to
+ * the status the order already has is a no-op, so a re-delivered step is harmless.
+ */
+@Injectable()
+export class OrderStatusService {
+  private readonly logger = new Logger(OrderStatusService.name);
+
+  constructor(private readonly redis: RedisService) {}
+
+  async transition(
+    tx: EntityManager,
+    orderId: string,
+    to: OrderStatus,
+    options: TransitionOptions = {},
+  ): Promise<StatusChange> {
+    const [row] = await tx.query<{ from_status: OrderStatus | null; event_id: string | null; at: Date }[]>(
+      `WITH prev AS (
+         SELECT status FROM orders WHERE id = $1::uuid FOR UPDATE
+       ), upd AS (
+         UPDATE orders SET
+           status = $2::text,
+           updated_at = now(),
+           failure_reason = coalesce($4::text, failure_reason),
+           failure_detail = coalesce($5::text, failure_detail),
+           tracking_number = coalesce($6::text, tracking_number),
+           confirmed_at = CASE WHEN $2::text = 'CONFIRMED' THEN now() ELSE confirmed_at END,
+           shipped_at = CASE WHEN $2::text = 'SHIPPED' THEN now() ELSE shipped_at END,
+           delivered_at = CASE WHEN $2::text = 'DELIVERED' THEN now() ELSE delivered_at END,
+           -- finished_at: when processing first settled (confirmed, cancelled, failed...): submit→final latency.
+           finished_at = CASE WHEN $2::text = ANY($7::text[]) AND finished_at IS NULL THEN now() ELSE finished_at END,
+           version = version + 1
+         WHERE id = $1 AND status = ANY($3::text[])
+         RETURNING id
+       ), hist AS (
+         INSERT INTO order_status_history (order_id, from_status, to_status, reason)
+         SELECT $1::uuid, (SELECT status FROM prev), $2::text, $8::text FROM upd
+         RETURNING id, created_at
+       )
+       SELECT (SELECT status FROM prev) AS from_status, (SELECT id::text FROM hist) AS event_id,
+              coalesce((SELECT created_at FROM hist), now()) AS at`,
+      [
+        orderId,
+        to,
+        allowedSources(to),
+        options.failureReason ?? null,
+        options.failureDetail ?? null,
+        options.trackingNumber ?? null,
+        SETTLED_STATUSES,
+        options.reason ?? options.failureReason ?? null,
+      ],
+    );
+    if (!row || row.from_status === null) {
+      throw new IllegalTransitionError(undefined, to);
+    }
+    if (row.event_id === null) {
+      if (row.from_status === to) {
+        return { orderId, from: to, to, at: row.at, changed: false };
+      }
+      throw new IllegalTransitionError(row.from_status, to);
+    }
+    return {
+      orderId,
+      from: row.from_status,
+      to,
+      eventId: row.event_id,
+      reason: options.reason ?? options.failureReason,
+      at: row.at,
+      changed: true,
+    };
+  }
+
+  /** Tells live SSE streams on every instance; call after the transaction committed. Best effort: streams also poll. */
+  async publish(change: StatusChange): Promise<void> {
+    if (!change.changed || change.eventId === undefined) {
+      return;
+    }
+    const message: StatusEventMessage = {
+      id: change.eventId,
+      orderId: change.orderId,
+      from: change.from,
+      status: change.to,
+      reason: change.reason ?? null,
+      at: change.at.toISOString(),
+    };
+    try {
+      await this.redis.client.publish(
+        orderEventsChannel(this.redis, change.orderId),
+        JSON.stringify(message),
+      );
+    } catch (error) {
+      this.logger.warn(
+        { err: (error as Error).message, orderId: change.orderId },
+        'could not publish a status event',
+      );
+    }
+  }
+}

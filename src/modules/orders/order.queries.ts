@@ -1,0 +1,133 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuthenticatedUser } from '../auth/auth.decorators';
+import { NotFoundError } from '../../platform/http/domain-error';
+import { OrderStatus } from './order-status';
+
+export interface OrderSummary {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  totalAmount: string;
+  currency: string;
+  paymentMethod: string;
+  failureReason: string | null;
+  trackingNumber: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface OrderDetail extends OrderSummary {
+  items: {
+    productId: string;
+    sku: string;
+    name: string;
+    unitPrice: string;
+    quantity: number;
+    lineTotal: string;
+  }[];
+}
+
+export interface OrderStatusView {
+  id: string;
+  status: OrderStatus;
+  failureReason?: string;
+  updatedAt: Date;
+}
+
+export interface Page<T> {
+  data: T[];
+  meta: { page: number; limit: number; total: number; totalPages: number };
+}
+
+const SUMMARY_COLUMNS = `o.id, o.user_id AS "userId", o.status, o.total_amount::text AS "totalAmount", o.currency,
+  o.payment_method AS "paymentMethod", o.failure_reason AS "failureReason", o.tracking_number AS "trackingNumber",
+  o.created_at AS "createdAt", o.updated_at AS "updatedAt"`;
+
+/**
+ * The read side of orders: lean SQL straight into response shapes, no entity hydration.
+ * Someone who is neither the owner nor an admin gets the same 404 as for a missing order.
+ */
+@Injectable()
+export class OrderQueries {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async list(
+    viewer: AuthenticatedUser,
+    filter: { status?: OrderStatus; page: number; limit: number },
+  ): Promise<Page<OrderSummary>> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (viewer.role !== 'admin') {
+      params.push(viewer.id);
+      where.push(`o.user_id = $${params.length}`);
+    }
+    if (filter.status) {
+      params.push(filter.status);
+      where.push(`o.status = $${params.length}`);
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    params.push(filter.limit, (filter.page - 1) * filter.limit);
+    const rows = await this.dataSource.query<(OrderSummary & { total: number })[]>(
+      `SELECT ${SUMMARY_COLUMNS}, count(*) OVER ()::int AS total
+       FROM orders o ${whereSql}
+       ORDER BY o.created_at DESC, o.id DESC
+       LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    );
+    let total = rows[0]?.total;
+    if (total === undefined) {
+      // The page is past the end: count separately so the meta still tells the truth.
+      const [{ n }] = await this.dataSource.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM orders o ${whereSql}`,
+        params.slice(0, -2),
+      );
+      total = n;
+    }
+    return {
+      data: rows.map(({ total: _total, ...order }) => order),
+      meta: { page: filter.page, limit: filter.limit, total, totalPages: Math.ceil(total / filter.limit) },
+    };
+  }
+
+  async get(viewer: AuthenticatedUser, orderId: string): Promise<OrderDetail> {
+    const [order] = await this.dataSource.query<(OrderSummary & { items: OrderDetail['items'] })[]>(
+      `SELECT ${SUMMARY_COLUMNS},
+         (SELECT coalesce(jsonb_agg(jsonb_build_object('productId', i.product_id, 'sku', i.sku, 'name', i.product_name,
+             'unitPrice', i.unit_price::text, 'quantity', i.quantity, 'lineTotal', i.line_total::text) ORDER BY i.sku), '[]'::jsonb)
+          FROM order_items i WHERE i.order_id = o.id) AS items
+       FROM orders o WHERE o.id = $1 AND ($2::uuid IS NULL OR o.user_id = $2)`,
+      [orderId, viewer.role === 'admin' ? null : viewer.id],
+    );
+    if (!order) {
+      throw new OrderNotFoundError(orderId);
+    }
+    return order;
+  }
+
+  async status(viewer: AuthenticatedUser, orderId: string): Promise<OrderStatusView> {
+    const [order] = await this.dataSource.query<
+      { id: string; status: OrderStatus; failureReason: string | null; updatedAt: Date }[]
+    >(
+      `SELECT id, status, failure_reason AS "failureReason", updated_at AS "updatedAt"
+       FROM orders WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2)`,
+      [orderId, viewer.role === 'admin' ? null : viewer.id],
+    );
+    if (!order) {
+      throw new OrderNotFoundError(orderId);
+    }
+    const { failureReason, ...view } = order;
+    return failureReason ? { ...view, failureReason } : view;
+  }
+
+  /** Whether the viewer may see the order (owner or admin); throws the same 404 otherwise. */
+  async assertVisible(viewer: AuthenticatedUser, orderId: string): Promise<OrderStatus> {
+    return (await this.status(viewer, orderId)).status;
+  }
+}
+
+export class OrderNotFoundError extends NotFoundError {
+  constructor(orderId: string) {
+    super(`Order ${orderId} was not found.`);
+  }
+}

@@ -1,0 +1,124 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { API_PREFIX } from '../../platform/http/configure-http';
+import { currentContext, enrichContext } from '../../platform/http/request-context';
+import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
+import { ListOrdersQuery } from './dto/list-orders.query';
+import { PlaceOrderDto } from './dto/place-order.dto';
+import { parseIdempotencyKey } from './idempotency';
+import { OrderEventsStream } from './order-events.stream';
+import { OrderDetail, OrderQueries, OrderStatusView, OrderSummary, Page } from './order.queries';
+import { PlacedOrder, PlaceOrderCommand } from './place-order.command';
+
+@ApiTags('orders')
+@ApiBearerAuth()
+@Controller('orders')
+export class OrdersController {
+  constructor(
+    private readonly placeOrder: PlaceOrderCommand,
+    private readonly queries: OrderQueries,
+    private readonly events: OrderEventsStream,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Place an order: accepted at once, processed in the background' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Up to 255 characters; a retry with the same key and body returns the first response',
+  })
+  @ApiAcceptedResponse({
+    description:
+      'Accepted: {id, status: PENDING, totalAmount, currency, items, createdAt}; Location names the order',
+  })
+  @ApiUnprocessableEntityResponse({
+    description: 'Unknown or inactive products, or an Idempotency-Key reused with another body',
+  })
+  @ApiConflictResponse({ description: 'A request with the same Idempotency-Key is still in flight' })
+  async place(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() dto: PlaceOrderDto,
+    @Headers('idempotency-key') idempotencyKeyHeader: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<PlacedOrder> {
+    const key = parseIdempotencyKey(idempotencyKeyHeader);
+    const { order, replayed } = await this.placeOrder.execute(
+      user.id,
+      dto,
+      key,
+      currentContext()?.correlationId,
+    );
+    enrichContext({ orderId: order.id });
+    void reply.header('location', `/${API_PREFIX}/orders/${order.id}`);
+    if (replayed) {
+      void reply.header('idempotent-replayed', 'true');
+    }
+    return order;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Orders, newest first: your own, or everyone’s for an admin' })
+  list(@CurrentUser() user: AuthenticatedUser, @Query() query: ListOrdersQuery): Promise<Page<OrderSummary>> {
+    return this.queries.list(user, query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One order with its lines (owner or admin; 404 for anyone else)' })
+  @ApiNotFoundResponse({ description: 'No such order, or not yours' })
+  get(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<OrderDetail> {
+    return this.queries.get(user, id);
+  }
+
+  @Get(':id/status')
+  @ApiOperation({ summary: 'The order’s status and, when it failed, why' })
+  @ApiOkResponse({ description: '{id, status, failureReason?, updatedAt}' })
+  status(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<OrderStatusView> {
+    return this.queries.status(user, id);
+  }
+
+  @Get(':id/events')
+  @ApiProduces('text/event-stream')
+  @ApiOperation({
+    summary: 'Server-Sent Events of status changes until the order settles; Last-Event-ID resumes',
+  })
+  @ApiHeader({ name: 'Last-Event-ID', required: false })
+  async stream(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.queries.assertVisible(user, id);
+    await this.events.open(id, reply, lastEventId);
+  }
+}

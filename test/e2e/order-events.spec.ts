@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { OrderStatusService } from '../../src/modules/orders/order-status.service';
+import { startTestApp, TestApp } from '../support/test-app';
+
+interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/** Reads an SSE response until the server ends it; returns the events. */
+async function readEvents(
+  url: string,
+  token: string,
+  lastEventId?: string,
+): Promise<{ status: number; events: SseEvent[] }> {
+  const res = await fetch(url, {
+    headers: { authorization: `Bearer ${token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+  });
+  const text = await res.text();
+  const events = text
+    .split('\n\n')
+    .filter((block) => block.includes('data:'))
+    .map((block) => {
+      const event: SseEvent = { data: '' };
+      for (const line of block.split('\n')) {
+        const [field, ...rest] = line.split(': ');
+        const value = rest.join(': ');
+        if (field === 'id') {
+          event.id = value;
+        } else if (field === 'event') {
+          event.event = value;
+        } else if (field === 'data') {
+          event.data = value;
+        }
+      }
+      return event;
+    });
+  return { status: res.status, events };
+}
+
+describe('GET /orders/:id/events (Server-Sent Events)', () => {
+  let sut: TestApp;
+  let statuses: OrderStatusService;
+  let token: string;
+  let orderId: string;
+
+  beforeAll(async () => {
+    sut = await startTestApp();
+    statuses = sut.get(OrderStatusService);
+    const email = `sse-${randomUUID()}@example.com`;
+    const [{ id: userId }] = await sut.dataSource.query(
+      `INSERT INTO users (email, password_hash, first_name, last_name) VALUES ($1, 'x', 'A', 'B') RETURNING id`,
+      [email],
+    );
+    token = sut.tokenFor({ id: userId, email, role: 'customer' });
+    const [{ id: productId }] = await sut.dataSource.query(
+      `INSERT INTO products (sku, name, price) VALUES ($1, 'P', 5) RETURNING id`,
+      [`SKU-${randomUUID()}`],
+    );
+    orderId = (
+      await sut
+        .http()
+        .post('/api/v1/orders')
+        .set('authorization', `Bearer ${token}`)
+        .send({ items: [{ productId, quantity: 1 }] })
+        .expect(202)
+    ).body.id;
+  });
+  afterAll(() => sut.close());
+
+  async function move(to: 'PROCESSING' | 'CONFIRMED'): Promise<void> {
+    const change = await sut.dataSource.transaction((tx) => statuses.transition(tx, orderId, to));
+    await statuses.publish(change);
+  }
+
+  it('streams PENDING → … → final live, then ends; Last-Event-ID resumes after what the client saw', async () => {
+    const stream = readEvents(`${sut.url}/api/v1/orders/${orderId}/events`, token);
+    await new Promise((r) => setTimeout(r, 100));
+    await move('PROCESSING');
+    await move('CONFIRMED');
+
+    const { status, events } = await stream;
+    expect(status).toBe(200);
+    const statusEvents = events.filter((e) => e.event === 'status');
+    expect(statusEvents.map((e) => JSON.parse(e.data).status)).toEqual([
+      'PENDING',
+      'PROCESSING',
+      'CONFIRMED',
+    ]);
+    expect(events.at(-1)?.event).toBe('end');
+
+    const resumed = await readEvents(`${sut.url}/api/v1/orders/${orderId}/events`, token, statusEvents[0].id);
+    expect(resumed.events.filter((e) => e.event === 'status').map((e) => JSON.parse(e.data).status)).toEqual([
+      'PROCESSING',
+      'CONFIRMED',
+    ]);
+  });
+});
