@@ -84,6 +84,29 @@ describe(loadConfig.name, () => {
       ]);
     });
 
+    it('reads the /health/detailed thresholds in MiB and refuses a free-disk ratio outside 0–1', () => {
+      expect(loadConfig({}).health).toEqual({
+        heapLimitBytes: 512 * 1024 * 1024,
+        rssLimitBytes: 1024 * 1024 * 1024,
+        diskMinFreeRatio: 0.05,
+      });
+      expect(
+        loadConfig({
+          HEALTH_HEAP_LIMIT_MB: '256',
+          HEALTH_RSS_LIMIT_MB: '300',
+          HEALTH_DISK_MIN_FREE_RATIO: '0.1',
+        }).health,
+      ).toEqual({
+        heapLimitBytes: 256 * 1024 * 1024,
+        rssLimitBytes: 300 * 1024 * 1024,
+        diskMinFreeRatio: 0.1,
+      });
+      expect(problemsOf({ HEALTH_DISK_MIN_FREE_RATIO: '5', HEALTH_HEAP_LIMIT_MB: '0' })).toEqual([
+        'HEALTH_HEAP_LIMIT_MB="0" must be an integer between 1 and 1048576',
+        'HEALTH_DISK_MIN_FREE_RATIO="5" must be a number between 0 and 1',
+      ]);
+    });
+
     it('accepts RATE_LIMIT_PER_MINUTE=0 to turn the limit off', () => {
       expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimit.perMinute).toBe(0);
     });

@@ -42,6 +42,8 @@ export interface AppConfig {
   rateLimit: { perMinute: number };
   log: { level: string };
   metrics: { token: string | undefined };
+  /** /health/detailed thresholds: crossing one reports the check as `up` with `degraded: true`. */
+  health: { heapLimitBytes: number; rssLimitBytes: number; diskMinFreeRatio: number };
   startup: { connectTimeoutMs: number };
   shutdown: { timeoutMs: number };
 }
@@ -139,6 +141,7 @@ class Reader {
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/async_orders';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+const MIB = 1024 * 1024;
 
 export function loadConfig(env: Env = process.env): AppConfig {
   const r = new Reader(env);
@@ -221,6 +224,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       level: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     },
     metrics: { token: r.optional('METRICS_TOKEN') },
+    health: {
+      heapLimitBytes: r.integer('HEALTH_HEAP_LIMIT_MB', 512, 1, 1_048_576) * MIB,
+      rssLimitBytes: r.integer('HEALTH_RSS_LIMIT_MB', 1024, 1, 1_048_576) * MIB,
+      diskMinFreeRatio: r.number('HEALTH_DISK_MIN_FREE_RATIO', 0.05, 0, 1),
+    },
     startup: { connectTimeoutMs: r.integer('STARTUP_CONNECT_TIMEOUT_MS', 5000, 100, 60_000) },
     shutdown: { timeoutMs: r.integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 120_000) },
   };

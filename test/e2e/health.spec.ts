@@ -59,3 +59,36 @@ describe('Health with Redis unreachable', () => {
     await sut.http().get('/api/v1/health/live').expect(200);
   });
 });
+
+describe('Health with thresholds from the configuration', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await startTestApp({
+      HEALTH_HEAP_LIMIT_MB: '1',
+      HEALTH_RSS_LIMIT_MB: '1048576',
+      HEALTH_DISK_MIN_FREE_RATIO: '1',
+    });
+  });
+  afterAll(() => sut.close());
+
+  it('/health/detailed reports memory and disk over their limits as degraded, still up', async () => {
+    const admin = sut.tokenFor({
+      id: '00000000-0000-4000-8000-000000000003',
+      email: 'a3@example.com',
+      role: 'admin',
+    });
+    const res = await sut
+      .http()
+      .get('/api/v1/health/detailed')
+      .set('authorization', `Bearer ${admin}`)
+      .expect(200);
+    expect(res.body.details.memory).toMatchObject({
+      status: 'up',
+      degraded: true,
+      heapLimitBytes: 1024 * 1024,
+      rssLimitBytes: 1024 * 1024 * 1024 * 1024,
+    });
+    expect(res.body.details.disk).toMatchObject({ status: 'up', degraded: true });
+  });
+});

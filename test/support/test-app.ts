@@ -1,5 +1,5 @@
 import { DynamicModule, Type } from '@nestjs/common';
-import pino from 'pino';
+import pino, { Logger } from 'pino';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Application, createApplication } from '../../src/bootstrap';
@@ -21,14 +21,16 @@ export interface TestApp {
 
 /**
  * Boots the real application (role `api` unless overridden) on a free port against this run's
- * database and Redis. `env` overrides variables for this app only.
+ * database and Redis. `env` overrides variables for this app only; `options.logger` replaces the
+ * silent default logger (a test that reads the log lines passes one writing to memory).
  */
 export async function startTestApp(
   env: Record<string, string> = {},
   extraModules: (Type | DynamicModule)[] = [],
+  options: { logger?: Logger } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ ...process.env, ROLE: 'api', ...env });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const app = await createApplication(config, logger, extraModules);
   let url = '';
   if (app.http) {

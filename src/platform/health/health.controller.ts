@@ -8,13 +8,11 @@ import {
 } from '@nestjs/swagger';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
 import { Public, Roles } from '../../modules/auth/auth.decorators';
 import { HealthCheckRegistry } from './health-check.registry';
 import { HealthIndicators } from './health.indicators';
-
-const HEAP_LIMIT_BYTES = 512 * 1024 * 1024;
-const RSS_LIMIT_BYTES = 1024 * 1024 * 1024;
-const MIN_FREE_DISK_RATIO = 0.05;
 
 @ApiTags('health')
 @Controller('health')
@@ -23,6 +21,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicators,
     private readonly registry: HealthCheckRegistry,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   @Public()
@@ -56,8 +55,8 @@ export class HealthController {
     return this.run(reply, [
       () => this.indicators.database(true),
       () => this.indicators.redisPing(true),
-      () => this.indicators.memory(HEAP_LIMIT_BYTES, RSS_LIMIT_BYTES),
-      () => this.indicators.disk(process.cwd(), MIN_FREE_DISK_RATIO),
+      () => this.indicators.memory(this.config.health.heapLimitBytes, this.config.health.rssLimitBytes),
+      () => this.indicators.disk(process.cwd(), this.config.health.diskMinFreeRatio),
       ...this.registry.detailedChecks(),
     ]);
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { statfs } from 'node:fs/promises';
 import { DataSource } from 'typeorm';
+import { poolStats } from '../database/pool-stats';
 import { RedisService } from '../redis/redis.service';
 
 const PROBE_TIMEOUT_MS = 1500;
@@ -12,12 +13,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
     timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-interface PgPool {
-  totalCount: number;
-  idleCount: number;
-  waitingCount: number;
 }
 
 /**
@@ -39,7 +34,7 @@ export class HealthIndicators {
     try {
       await withTimeout(this.dataSource.query('SELECT 1'), PROBE_TIMEOUT_MS, 'PostgreSQL');
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-      return session.up(detailed ? { latencyMs, pool: this.poolStats() } : {});
+      return session.up(detailed ? { latencyMs, pool: poolStats(this.dataSource) ?? {} } : {});
     } catch (error) {
       return session.down({ message: (error as Error).message });
     }
@@ -83,12 +78,5 @@ export class HealthIndicators {
     } catch (error) {
       return session.down({ message: (error as Error).message });
     }
-  }
-
-  private poolStats(): Partial<PgPool> {
-    const pool = (this.dataSource.driver as unknown as { master?: PgPool }).master;
-    return pool
-      ? { totalCount: pool.totalCount, idleCount: pool.idleCount, waitingCount: pool.waitingCount }
-      : {};
   }
 }

@@ -5,6 +5,8 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import { AppConfig } from '../../config/config';
+import { instrumentHttp } from '../metrics/http-metrics';
+import { MetricsService } from '../metrics/metrics.service';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { correlationIdFrom, runWithContext } from './request-context';
 import { createValidationPipe } from './validation';
@@ -16,12 +18,13 @@ export const UNPREFIXED_ROUTES = [{ path: 'metrics', method: RequestMethod.GET }
 
 /**
  * Everything the HTTP edge does before a controller runs: correlation id, security headers, CORS,
- * request logging, problem details for every error (Fastify's own errors, such as malformed JSON or a
+ * request metrics and logging, problem details for every error (Fastify's own errors, such as malformed JSON or a
  * body over the limit, reach the same filter through Nest's exception layer), validation, docs.
  */
 export async function configureHttp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
   const log = new Logger('HTTP');
+  instrumentHttp(fastify, app.get(MetricsService).registry);
 
   fastify.addHook('onRequest', (request, reply, done) => {
     const correlationId = correlationIdFrom(

@@ -1,15 +1,19 @@
 import { LoggerService } from '@nestjs/common';
-import pino, { Logger } from 'pino';
+import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
 import { AppConfig } from '../../config/config';
 import { currentContext } from '../http/request-context';
 
 /**
  * The process's root pino logger: JSON in production, pretty in development. Every line gets the
  * current request/job context (correlation id, order id, queue, job id, step) through the mixin.
+ * `destination` (JSON lines) replaces stdout, say for a test that reads what was logged.
  */
-export function createRootLogger(config: Pick<AppConfig, 'env' | 'log' | 'role'>): Logger {
-  const pretty = config.env === 'development' && process.stdout.isTTY;
-  return pino({
+export function createRootLogger(
+  config: Pick<AppConfig, 'env' | 'log' | 'role'>,
+  destination?: DestinationStream,
+): Logger {
+  const pretty = destination === undefined && config.env === 'development' && process.stdout.isTTY;
+  const options: LoggerOptions = {
     level: config.log.level,
     base: { role: config.role },
     mixin: () => ({ ...currentContext() }),
@@ -33,7 +37,8 @@ export function createRootLogger(config: Pick<AppConfig, 'env' | 'log' | 'role'>
           },
         }
       : {}),
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Nest's per-module and per-route start-up lines: useful when debugging, noise otherwise. */

@@ -24,7 +24,8 @@ export class MetricsController {
   ): Promise<void> {
     const token = this.config.metrics.token;
     if (token !== undefined) {
-      const given = Buffer.from(authorization?.replace(/^Bearer /, '') ?? '');
+      // Only the Bearer scheme, as Prometheus's `authorization` scrape option sends it.
+      const given = Buffer.from(/^Bearer (.+)$/i.exec(authorization ?? '')?.[1] ?? '');
       const expected = Buffer.from(token);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         throw new UnauthorizedException('A valid metrics token is required.');
