@@ -47,7 +47,12 @@ describe('Auth', () => {
       const res = await sut
         .http()
         .post('/api/v1/auth/register')
-        .send({ email: `  ${email.toUpperCase()} `, password: 'Secret123', firstName: 'Ada', lastName: 'Lovelace' })
+        .send({
+          email: `  ${email.toUpperCase()} `,
+          password: 'Secret123',
+          firstName: 'Ada',
+          lastName: 'Lovelace',
+        })
         .expect(201);
 
       expect(res.body).toEqual({
@@ -65,7 +70,11 @@ describe('Auth', () => {
       expect(row.email).toBe(email);
       expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
       expect(row.payload).toEqual({ userId: res.body.user.id, email, firstName: 'Ada', language: 'en' });
-      await sut.http().get('/api/v1/users/profile').set('authorization', `Bearer ${res.body.accessToken}`).expect(200);
+      await sut
+        .http()
+        .get('/api/v1/users/profile')
+        .set('authorization', `Bearer ${res.body.accessToken}`)
+        .expect(200);
     });
 
     it('refuses an email taken in another case with 409 EMAIL_TAKEN', async () => {
@@ -90,7 +99,9 @@ describe('Auth', () => {
         .post('/api/v1/auth/register')
         .send({ email: uniqueEmail(), password, firstName: 'A', lastName: 'B' })
         .expect(400);
-      expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'password' })]));
+      expect(res.body.errors).toEqual(
+        expect.arrayContaining([expect.objectContaining({ field: 'password' })]),
+      );
     });
 
     it('refuses to let a registrant choose a role (mass assignment)', async () => {
@@ -166,7 +177,11 @@ describe('Auth', () => {
     it('rotates: a new pair comes back and the old refresh token is spent', async () => {
       const user = await createUser(sut.dataSource);
       const first = (await login(user.email, user.password).expect(200)).body;
-      const second = await sut.http().post('/api/v1/auth/refresh').send({ refreshToken: first.refreshToken }).expect(200);
+      const second = await sut
+        .http()
+        .post('/api/v1/auth/refresh')
+        .send({ refreshToken: first.refreshToken })
+        .expect(200);
       expect(second.body.refreshToken).not.toBe(first.refreshToken);
       expect(second.body.user.id).toBe(user.id);
       expectNoPasswordHash(second.body);
@@ -186,7 +201,11 @@ describe('Auth', () => {
         await sut.http().post('/api/v1/auth/refresh').send({ refreshToken: first.refreshToken }).expect(200)
       ).body;
 
-      const reuse = await sut.http().post('/api/v1/auth/refresh').send({ refreshToken: first.refreshToken }).expect(401);
+      const reuse = await sut
+        .http()
+        .post('/api/v1/auth/refresh')
+        .send({ refreshToken: first.refreshToken })
+        .expect(401);
       expect(reuse.body.code).toBe('INVALID_REFRESH_TOKEN');
       // The legitimate holder's newest token died with the family.
       await sut.http().post('/api/v1/auth/refresh').send({ refreshToken: second.refreshToken }).expect(401);
@@ -223,7 +242,9 @@ describe('Auth', () => {
       await sut.http().post('/api/v1/auth/refresh').send({ refreshToken: 'not-a-real-token' }).expect(401);
       const user = await createUser(sut.dataSource);
       const { refreshToken } = (await login(user.email, user.password).expect(200)).body;
-      await sut.dataSource.query(`UPDATE users SET deleted_at = now(), is_active = false WHERE id = $1`, [user.id]);
+      await sut.dataSource.query(`UPDATE users SET deleted_at = now(), is_active = false WHERE id = $1`, [
+        user.id,
+      ]);
       await sut.http().post('/api/v1/auth/refresh').send({ refreshToken }).expect(401);
     });
   });
@@ -252,7 +273,11 @@ describe('Auth', () => {
         .set('authorization', `Bearer ${sut.tokenFor(attacker)}`)
         .send({ refreshToken: victimSession.refreshToken })
         .expect(204);
-      await sut.http().post('/api/v1/auth/refresh').send({ refreshToken: victimSession.refreshToken }).expect(200);
+      await sut
+        .http()
+        .post('/api/v1/auth/refresh')
+        .send({ refreshToken: victimSession.refreshToken })
+        .expect(200);
     });
   });
 
@@ -277,7 +302,14 @@ describe('Auth', () => {
       const user = await createUser(sut.dataSource);
       const now = Math.floor(Date.now() / 1000);
       const expired = new JwtService({ secret: sut.config.auth.jwtSecret }).sign(
-        { sub: user.id, email: user.email, role: 'customer', jti: randomUUID(), iat: now - 1000, exp: now - 100 },
+        {
+          sub: user.id,
+          email: user.email,
+          role: 'customer',
+          jti: randomUUID(),
+          iat: now - 1000,
+          exp: now - 100,
+        },
         { algorithm: 'HS256', issuer: JWT_ISSUER, audience: JWT_AUDIENCE },
       );
       const res = await profile(expired).expect(401);
@@ -290,7 +322,11 @@ describe('Auth', () => {
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
       const forged = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url');
       await profile(`${header}.${payload}.${signature}`).expect(200);
-      await sut.http().get('/api/v1/users').set('authorization', `Bearer ${header}.${forged}.${signature}`).expect(401);
+      await sut
+        .http()
+        .get('/api/v1/users')
+        .set('authorization', `Bearer ${header}.${forged}.${signature}`)
+        .expect(401);
     });
 
     it('refuses an unsigned token (alg: none)', async () => {

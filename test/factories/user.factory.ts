@@ -63,7 +63,8 @@ export async function createUser(dataSource: DataSource, overrides: UserOverride
 }
 
 /** Anything that mints access tokens: the TestApp (`sut`) or the TokenService itself. */
-export type TokenMinter = { tokenFor(user: AuthenticatedUser): string } | { signAccessToken(user: AuthenticatedUser): string };
+export type TokenMinter =
+  { tokenFor(user: AuthenticatedUser): string } | { signAccessToken(user: AuthenticatedUser): string };
 
 export function accessTokenFor(minter: TokenMinter, user: AuthenticatedUser): string {
   const claims = { id: user.id, email: user.email, role: user.role };

@@ -55,10 +55,14 @@ export class AuthController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Rotate the refresh token: get a new pair, the old refresh token is spent',
-    description: 'Presenting a spent refresh token again revokes its whole family: every session of that login ends.',
+    description:
+      'Presenting a spent refresh token again revokes its whole family: every session of that login ends.',
   })
   @ApiOkResponse({ type: AuthSessionDto })
-  @ApiUnauthorizedResponse({ type: ProblemDetailsDto, description: 'Unknown, expired, spent or revoked token' })
+  @ApiUnauthorizedResponse({
+    type: ProblemDetailsDto,
+    description: 'Unknown, expired, spent or revoked token',
+  })
   refresh(@Body() body: RefreshTokenDto): Promise<AuthSessionDto> {
     return this.auth.refresh(body.refreshToken);
   }

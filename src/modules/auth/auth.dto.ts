@@ -2,7 +2,12 @@ import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { UserResponseDto } from '../users/users.dto';
-import { IsNormalizedEmail, MeetsPasswordPolicy, normalizeEmail, PASSWORD_MAX_LENGTH } from './credential-rules';
+import {
+  IsNormalizedEmail,
+  MeetsPasswordPolicy,
+  toNormalizedEmail,
+  PASSWORD_MAX_LENGTH,
+} from './credential-rules';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
 
@@ -37,7 +42,7 @@ export class RegisterDto {
 
 export class LoginDto {
   @ApiProperty({ example: 'ada@example.com' })
-  @Transform(({ value }) => (typeof value === 'string' ? normalizeEmail(value) : value))
+  @Transform(toNormalizedEmail)
   @IsString()
   @IsNotEmpty()
   @MaxLength(254)
@@ -52,7 +57,10 @@ export class LoginDto {
 }
 
 export class RefreshTokenDto {
-  @ApiProperty({ example: 'mX3u0b7rQ2t3o8ZKp1w0Yd5Y7vH9c2fA1s4eN6gJ8kQ', description: 'The opaque refresh token' })
+  @ApiProperty({
+    example: 'mX3u0b7rQ2t3o8ZKp1w0Yd5Y7vH9c2fA1s4eN6gJ8kQ',
+    description: 'The opaque refresh token',
+  })
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)

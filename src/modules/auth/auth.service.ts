@@ -124,7 +124,11 @@ export class AuthService implements OnModuleInit {
     }
   }
 
-  private async startSession(tx: EntityManager, user: UserRecord, familyId?: string): Promise<AuthSessionDto> {
+  private async startSession(
+    tx: EntityManager,
+    user: UserRecord,
+    familyId?: string,
+  ): Promise<AuthSessionDto> {
     const refreshToken = await this.refreshTokens.issue(
       tx,
       user.id,

@@ -10,7 +10,9 @@ export const PASSWORD_MAX_LENGTH = 128;
 export function MeetsPasswordPolicy(): PropertyDecorator {
   return applyDecorators(
     IsString(),
-    MinLength(PASSWORD_MIN_LENGTH, { message: `password must be at least ${PASSWORD_MIN_LENGTH} characters` }),
+    MinLength(PASSWORD_MIN_LENGTH, {
+      message: `password must be at least ${PASSWORD_MIN_LENGTH} characters`,
+    }),
     MaxLength(PASSWORD_MAX_LENGTH, { message: `password must be at most ${PASSWORD_MAX_LENGTH} characters` }),
     Matches(/\p{L}/u, { message: 'password must contain a letter' }),
     Matches(/\p{Nd}/u, { message: 'password must contain a digit' }),
@@ -22,10 +24,15 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/** class-transformer step: normalises an email string, leaves anything else for the validators to refuse. */
+export function toNormalizedEmail({ value }: { value: unknown }): unknown {
+  return typeof value === 'string' ? normalizeEmail(value) : value;
+}
+
 /** A valid email, normalised before validation. */
 export function IsNormalizedEmail(): PropertyDecorator {
   return applyDecorators(
-    Transform(({ value }) => (typeof value === 'string' ? normalizeEmail(value) : value)),
+    Transform(toNormalizedEmail),
     IsString(),
     MaxLength(254),
     IsEmail({}, { message: 'email must be an email address' }),

@@ -52,7 +52,10 @@ export class RateLimitGuard implements CanActivate {
     let ttlMs: number;
     try {
       const key = this.redis.key('ratelimit', scope, subject);
-      [count, ttlMs] = (await FIXED_WINDOW_HIT.run(this.redis.client, [key], [WINDOW_MS])) as [number, number];
+      [count, ttlMs] = (await FIXED_WINDOW_HIT.run(this.redis.client, [key], [WINDOW_MS])) as [
+        number,
+        number,
+      ];
     } catch (error) {
       this.logFailOpen(error);
       return true;

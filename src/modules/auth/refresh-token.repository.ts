@@ -59,7 +59,9 @@ export class RefreshTokenRepository {
       [hashRefreshToken(token)],
     );
     const row = rows[0][0];
-    return row ? { familyId: row.familyId, user: { id: row.id, email: row.email, role: row.role } } : undefined;
+    return row
+      ? { familyId: row.familyId, user: { id: row.id, email: row.email, role: row.role } }
+      : undefined;
   }
 
   async find(token: string): Promise<SpentToken | undefined> {

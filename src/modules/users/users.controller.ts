@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -55,7 +67,10 @@ export class UsersController {
   @Get()
   @ApiOperation({ summary: 'List users (admin): paginated, searchable, filterable, sortable' })
   @ApiOkResponse({ type: UserPageDto })
-  @ApiBadRequestResponse({ type: ProblemDetailsDto, description: 'Invalid query (limit over 100, unknown sort)' })
+  @ApiBadRequestResponse({
+    type: ProblemDetailsDto,
+    description: 'Invalid query (limit over 100, unknown sort)',
+  })
   @ApiForbiddenResponse({ type: ProblemDetailsDto, description: 'Not an admin' })
   list(@Query() query: ListUsersQueryDto): Promise<Page<UserResponseDto>> {
     return this.users.list(query);
@@ -75,7 +90,10 @@ export class UsersController {
   @Get(':id')
   @ApiOperation({ summary: 'One user (admin: anyone; customer: only themself)' })
   @ApiOkResponse({ type: UserResponseDto })
-  @ApiNotFoundResponse({ type: ProblemDetailsDto, description: 'No such user, or not the caller (customers)' })
+  @ApiNotFoundResponse({
+    type: ProblemDetailsDto,
+    description: 'No such user, or not the caller (customers)',
+  })
   get(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -92,7 +110,10 @@ export class UsersController {
     type: ProblemDetailsDto,
     description: 'Invalid or unknown fields; a customer sending email, role or isActive',
   })
-  @ApiNotFoundResponse({ type: ProblemDetailsDto, description: 'No such user, or not the caller (customers)' })
+  @ApiNotFoundResponse({
+    type: ProblemDetailsDto,
+    description: 'No such user, or not the caller (customers)',
+  })
   @ApiConflictResponse({ type: ProblemDetailsDto, description: 'The new email is taken (code EMAIL_TAKEN)' })
   update(
     @CurrentUser() caller: AuthenticatedUser,
@@ -110,7 +131,10 @@ export class UsersController {
   @ApiForbiddenResponse({ type: ProblemDetailsDto, description: 'Not an admin' })
   @ApiNotFoundResponse({ type: ProblemDetailsDto, description: 'No such user' })
   @ApiConflictResponse({ type: ProblemDetailsDto, description: 'An admin deleting themself' })
-  remove(@CurrentUser() caller: AuthenticatedUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+  remove(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<void> {
     return this.users.remove(caller, id);
   }
 }

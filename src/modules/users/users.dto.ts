@@ -1,6 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateIf,
+} from 'class-validator';
 import { PageMetaDto, PaginationQueryDto } from '../../platform/http/pagination';
 import { IsNormalizedEmail, MeetsPasswordPolicy } from '../auth/credential-rules';
 import { USER_ROLES, UserRole } from '../auth/auth.decorators';
@@ -114,7 +123,10 @@ export class CreateUserDto {
 }
 
 export class ListUsersQueryDto extends PaginationQueryDto {
-  @ApiPropertyOptional({ description: 'Part of the email, first or last name (case-insensitive)', example: 'ada' })
+  @ApiPropertyOptional({
+    description: 'Part of the email, first or last name (case-insensitive)',
+    example: 'ada',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(100)

@@ -117,7 +117,11 @@ export class UsersRepository {
   }
 
   /** Stamps the login (and stores a rehashed password when given); undefined if the user just went away. */
-  async recordLogin(tx: EntityManager, id: string, newPasswordHash?: string): Promise<UserRecord | undefined> {
+  async recordLogin(
+    tx: EntityManager,
+    id: string,
+    newPasswordHash?: string,
+  ): Promise<UserRecord | undefined> {
     const rows = await tx.query<[UserRecord[], number]>(
       `UPDATE users SET last_login_at = now(), password_hash = coalesce($2, password_hash)
        WHERE id = $1 AND is_active AND deleted_at IS NULL RETURNING ${COLUMNS}`,
@@ -146,7 +150,10 @@ export class UsersRepository {
          LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
         [...params, filter.limit, filter.offset],
       ),
-      this.dataSource.query<[{ total: number }]>(`SELECT count(*)::int AS total FROM users WHERE ${where}`, params),
+      this.dataSource.query<[{ total: number }]>(
+        `SELECT count(*)::int AS total FROM users WHERE ${where}`,
+        params,
+      ),
     ]);
     return { rows, total };
   }
