@@ -22,6 +22,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Page } from '../../platform/http/pagination';
@@ -40,6 +41,7 @@ import { UsersService } from './users.service';
 @ApiTags('users')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ProblemDetailsDto, description: 'No valid access token' })
+@ApiTooManyRequestsResponse({ type: ProblemDetailsDto, description: 'Rate limited; see `Retry-After`' })
 @Controller('users')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
@@ -128,6 +130,7 @@ export class UsersController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Soft-delete a user (admin): no more logins or refreshes; their orders stay' })
   @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiBadRequestResponse({ type: ProblemDetailsDto, description: 'The id is not a UUID' })
   @ApiForbiddenResponse({ type: ProblemDetailsDto, description: 'Not an admin' })
   @ApiNotFoundResponse({ type: ProblemDetailsDto, description: 'No such user' })
   @ApiConflictResponse({ type: ProblemDetailsDto, description: 'An admin deleting themself' })
