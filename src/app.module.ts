@@ -4,6 +4,8 @@ import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { AuthCoreModule } from './modules/auth/auth-core.module';
 import { OrdersModule } from './modules/orders/orders.module';
+import { AuthModule } from './modules/auth/auth.module';
+import { UsersModule } from './modules/users/users.module';
 import { DatabaseModule } from './platform/database/database.module';
 import { HealthModule } from './platform/health/health.module';
 import { LoggingModule } from './platform/logging/logging.module';
@@ -31,6 +33,8 @@ export class AppModule {
         OutboxModule,
         AuthCoreModule,
         OrdersModule,
+        AuthModule,
+        UsersModule,
       ],
     };
   }

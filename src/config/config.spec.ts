@@ -107,6 +107,13 @@ describe(loadConfig.name, () => {
       ]);
     });
 
+    it('defaults login throttling to 5 failures per email and 20 per IP in 15 minutes', () => {
+      expect(loadConfig({}).auth.loginThrottle).toEqual({ windowSeconds: 900, maxPerEmail: 5, maxPerIp: 20 });
+      expect(problemsOf({ LOGIN_THROTTLE_WINDOW_SECONDS: '0' })).toEqual([
+        'LOGIN_THROTTLE_WINDOW_SECONDS="0" must be an integer between 1 and 86400',
+      ]);
+    });
+
     it('accepts RATE_LIMIT_PER_MINUTE=0 to turn the limit off', () => {
       expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimit.perMinute).toBe(0);
     });

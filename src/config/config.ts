@@ -26,6 +26,7 @@ export interface AppConfig {
     jwtSecretGenerated: boolean;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
+    loginThrottle: { windowSeconds: number; maxPerEmail: number; maxPerIp: number };
   };
   admin: { email: string; password: string };
   seed: { demo: boolean };
@@ -203,6 +204,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       jwtSecretGenerated: jwtSecretRaw === undefined,
       accessTokenTtlSeconds: r.integer('JWT_ACCESS_TTL_SECONDS', 900, 10, 86_400),
       refreshTokenTtlSeconds: r.integer('JWT_REFRESH_TTL_SECONDS', 7 * 86_400, 60, 90 * 86_400),
+      loginThrottle: {
+        windowSeconds: r.integer('LOGIN_THROTTLE_WINDOW_SECONDS', 900, 1, 86_400),
+        maxPerEmail: r.integer('LOGIN_THROTTLE_MAX_PER_EMAIL', 5, 1, 1000),
+        maxPerIp: r.integer('LOGIN_THROTTLE_MAX_PER_IP', 20, 1, 100_000),
+      },
     },
     admin: {
       email: r.string('ADMIN_EMAIL', 'admin@example.com').toLowerCase(),

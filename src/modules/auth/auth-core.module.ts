@@ -1,12 +1,22 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth.guard';
+import { RateLimitGuard } from './rate-limit.guard';
+import { RefreshTokenRepository } from './refresh-token.repository';
 import { TokenService } from './token.service';
 
-/** Token verification and the global guard: what every HTTP module relies on. */
+/**
+ * Token verification, refresh-token storage and the global guards: what every HTTP module relies on.
+ * Global guards run in the order listed, so the rate limit also counts requests the auth guard refuses.
+ */
 @Global()
 @Module({
-  providers: [TokenService, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [TokenService],
+  providers: [
+    TokenService,
+    RefreshTokenRepository,
+    { provide: APP_GUARD, useClass: RateLimitGuard },
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
+  exports: [TokenService, RefreshTokenRepository],
 })
 export class AuthCoreModule {}

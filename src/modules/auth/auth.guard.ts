@@ -7,8 +7,37 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { enrichContext } from '../../platform/http/request-context';
-import { AuthenticatedRequest, IS_PUBLIC, ROLES, UserRole } from './auth.decorators';
+import { AuthenticatedRequest, AuthenticatedUser, IS_PUBLIC, ROLES, UserRole } from './auth.decorators';
 import { TokenService } from './token.service';
+
+const IDENTIFIED = Symbol('auth:identified');
+
+type IdentifiedRequest = AuthenticatedRequest & { [IDENTIFIED]?: { token?: string } };
+
+/**
+ * Verifies the Bearer token once per request (the rate limit and the auth guard both ask) and sets
+ * `request.user`. Only a signature check: no database hit, so every request stays cheap.
+ */
+export function identifyCaller(
+  request: AuthenticatedRequest,
+  tokens: TokenService,
+): { token?: string; user?: AuthenticatedUser } {
+  const marked = request as IdentifiedRequest;
+  const known = marked[IDENTIFIED];
+  if (known) {
+    return { token: known.token, user: request.user };
+  }
+  const header = request.headers.authorization;
+  const token =
+    typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  const user = token ? tokens.verifyAccessToken(token) : undefined;
+  marked[IDENTIFIED] = { token };
+  if (user) {
+    request.user = user;
+    enrichContext({ userId: user.id });
+  }
+  return { token, user };
+}
 
 /**
  * Authentication is on for every route unless it says `@Public()`; `@Roles()` narrows it further.
@@ -28,14 +57,7 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) ?? false;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = request.headers.authorization;
-    const token =
-      typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    const user = token ? this.tokens.verifyAccessToken(token) : undefined;
-    if (user) {
-      request.user = user;
-      enrichContext({ userId: user.id });
-    }
+    const { token, user } = identifyCaller(request, this.tokens);
     if (isPublic) {
       return true;
     }

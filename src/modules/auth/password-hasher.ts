@@ -1,4 +1,4 @@
-import { hash, verify, argon2id } from 'argon2';
+import { hash, needsRehash, verify, argon2id } from 'argon2';
 
 /**
  * argon2id with OWASP's first recommended parameter set (19 MiB, 2 iterations, 1 lane):
@@ -13,6 +13,15 @@ export function hashPassword(password: string): Promise<string> {
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
     return await verify(passwordHash, password);
+  } catch {
+    return false;
+  }
+}
+
+/** True when a stored hash was made with other parameters than today's: rehash it at the next login. */
+export function passwordNeedsRehash(passwordHash: string): boolean {
+  try {
+    return needsRehash(passwordHash, ARGON2_PARAMS);
   } catch {
     return false;
   }

@@ -1,0 +1,136 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, QueryFailedError } from 'typeorm';
+import { BadRequestError, ConflictError, NotFoundError } from '../../platform/http/domain-error';
+import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
+import { AuthenticatedUser } from '../auth/auth.decorators';
+import { hashPassword } from '../auth/password-hasher';
+import { RefreshTokenRepository } from '../auth/refresh-token.repository';
+import {
+  ADMIN_ONLY_FIELDS,
+  CreateUserDto,
+  ListUsersQueryDto,
+  toUserResponse,
+  UpdateProfileDto,
+  UpdateUserDto,
+  UserResponseDto,
+} from './users.dto';
+import { UsersRepository } from './users.repository';
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505';
+}
+
+/**
+ * Profiles and user administration. A customer reaches only their own record: any other id answers
+ * 404, exactly like an id that does not exist, so ids of other users cannot be probed.
+ */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly users: UsersRepository,
+    private readonly refreshTokens: RefreshTokenRepository,
+  ) {}
+
+  async get(caller: AuthenticatedUser, id: string): Promise<UserResponseDto> {
+    const user = this.mayAccess(caller, id) ? await this.users.findById(id) : undefined;
+    if (!user) {
+      throw new NotFoundError('User not found.');
+    }
+    return toUserResponse(user);
+  }
+
+  async list(query: ListUsersQueryDto): Promise<Page<UserResponseDto>> {
+    const { rows, total } = await this.users.list({
+      search: query.search?.trim(),
+      isActive: query.isActive,
+      sortBy: query.sortBy,
+      sortOrder: query.sortOrder,
+      limit: query.limit,
+      offset: offsetOf(query),
+    });
+    return pageOf(rows.map(toUserResponse), total, query);
+  }
+
+  async create(input: CreateUserDto): Promise<UserResponseDto> {
+    const passwordHash = await hashPassword(input.password);
+    const user = await this.dataSource.transaction((tx) =>
+      this.users.insert(tx, {
+        email: input.email,
+        passwordHash,
+        firstName: input.firstName,
+        lastName: input.lastName,
+        role: input.role,
+        isActive: input.isActive,
+        phone: input.phone,
+        preferredLanguage: input.preferredLanguage,
+      }),
+    );
+    if (!user) {
+      throw new ConflictError('An account with this email already exists.', 'EMAIL_TAKEN');
+    }
+    return toUserResponse(user);
+  }
+
+  updateProfile(caller: AuthenticatedUser, changes: UpdateProfileDto): Promise<UserResponseDto> {
+    return this.apply(caller.id, changes);
+  }
+
+  async update(caller: AuthenticatedUser, id: string, changes: UpdateUserDto): Promise<UserResponseDto> {
+    if (!this.mayAccess(caller, id)) {
+      throw new NotFoundError('User not found.');
+    }
+    if (caller.role !== 'admin') {
+      const forbidden = ADMIN_ONLY_FIELDS.filter((field) => changes[field] !== undefined);
+      if (forbidden.length > 0) {
+        throw new BadRequestError(
+          `property ${forbidden[0]} should not exist`,
+          forbidden.map((field) => ({ field, message: `property ${field} should not exist` })),
+        );
+      }
+    }
+    return this.apply(id, changes);
+  }
+
+  /** Soft delete: the row stays for the orders that point at it; every session of the user ends. */
+  async remove(caller: AuthenticatedUser, id: string): Promise<void> {
+    if (caller.id === id) {
+      throw new ConflictError('Admins cannot delete their own account.', 'CANNOT_DELETE_SELF');
+    }
+    const deleted = await this.dataSource.transaction(async (tx) => {
+      const found = await this.users.softDelete(tx, id);
+      if (found) {
+        await this.refreshTokens.revokeAllOfUser(tx, id);
+      }
+      return found;
+    });
+    if (!deleted) {
+      throw new NotFoundError('User not found.');
+    }
+  }
+
+  private mayAccess(caller: AuthenticatedUser, id: string): boolean {
+    return caller.role === 'admin' || caller.id === id;
+  }
+
+  private async apply(id: string, changes: UpdateUserDto): Promise<UserResponseDto> {
+    try {
+      const user = await this.dataSource.transaction(async (tx) => {
+        const updated = await this.users.update(tx, id, changes);
+        if (updated && changes.isActive === false) {
+          await this.refreshTokens.revokeAllOfUser(tx, id);
+        }
+        return updated;
+      });
+      if (!user) {
+        throw new NotFoundError('User not found.');
+      }
+      return toUserResponse(user);
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new ConflictError('An account with this email already exists.', 'EMAIL_TAKEN');
+      }
+      throw error;
+    }
+  }
+}
