@@ -3,6 +3,8 @@ import { Logger } from 'pino';
 import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { AuthCoreModule } from './modules/auth/auth-core.module';
+import { InventoryModule } from './modules/inventory/inventory.module';
+import { ProductsModule } from './modules/products/products.module';
 import { DatabaseModule } from './platform/database/database.module';
 import { HealthModule } from './platform/health/health.module';
 import { LoggingModule } from './platform/logging/logging.module';
@@ -29,6 +31,8 @@ export class AppModule {
         HealthModule,
         OutboxModule,
         AuthCoreModule,
+        ProductsModule,
+        InventoryModule,
       ],
     };
   }
