@@ -160,8 +160,11 @@ export class ProductsRepository {
       conditions.push(`price <= $${values.length}::numeric`);
     }
     const where = conditions.join(' AND ');
-    // The id tie-break keeps pages stable when many rows share a name, price or timestamp.
-    const order = `${SORT_COLUMNS[filter.sortBy]} ${filter.sortOrder}, id ${filter.sortOrder}`;
+    // The id tie-break keeps pages stable; its direction follows the partial indexes, whose created_at
+    // key is DESC with id ASC, so every sort is one index scan (forward or backward).
+    const tieOrder =
+      filter.sortBy === 'createdAt' ? (filter.sortOrder === 'DESC' ? 'ASC' : 'DESC') : filter.sortOrder;
+    const order = `${SORT_COLUMNS[filter.sortBy]} ${filter.sortOrder}, id ${tieOrder}`;
     const [rows, [{ total }]] = await Promise.all([
       tx.query<ProductRow[]>(
         `SELECT ${COLUMNS} FROM products WHERE ${where} ORDER BY ${order}
