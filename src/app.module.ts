@@ -6,6 +6,8 @@ import { AuthCoreModule } from './modules/auth/auth-core.module';
 import { OrdersModule } from './modules/orders/orders.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { UsersModule } from './modules/users/users.module';
+import { InventoryModule } from './modules/inventory/inventory.module';
+import { ProductsModule } from './modules/products/products.module';
 import { DatabaseModule } from './platform/database/database.module';
 import { HealthModule } from './platform/health/health.module';
 import { LoggingModule } from './platform/logging/logging.module';
@@ -35,6 +37,8 @@ export class AppModule {
         OrdersModule,
         AuthModule,
         UsersModule,
+        ProductsModule,
+        InventoryModule,
       ],
     };
   }

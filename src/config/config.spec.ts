@@ -114,6 +114,18 @@ describe(loadConfig.name, () => {
       ]);
     });
 
+    it('reads the reservation expiry and product cache settings, refusing a zero interval', () => {
+      expect(loadConfig({}).inventory).toMatchObject({ expiryIntervalMs: 5000, expiryBatchSize: 100 });
+      expect(loadConfig({}).catalogue).toEqual({ cacheTtlSeconds: 60, cachedListingPages: 3 });
+      expect(loadConfig({ PRODUCT_CACHE_TTL_SECONDS: '0' }).catalogue.cacheTtlSeconds).toBe(0);
+      expect(problemsOf({ RESERVATION_EXPIRY_INTERVAL_MS: '0', RESERVATION_EXPIRY_BATCH_SIZE: 'x' })).toEqual(
+        [
+          'RESERVATION_EXPIRY_INTERVAL_MS="0" must be an integer between 100 and 3600000',
+          'RESERVATION_EXPIRY_BATCH_SIZE="x" must be an integer between 1 and 10000',
+        ],
+      );
+    });
+
     it('accepts RATE_LIMIT_PER_MINUTE=0 to turn the limit off', () => {
       expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimit.perMinute).toBe(0);
     });

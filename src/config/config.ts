@@ -38,7 +38,18 @@ export interface AppConfig {
     fraudLimit: number;
     randomSeed: number | undefined;
   };
-  inventory: { reservationTtlSeconds: number };
+  inventory: {
+    reservationTtlSeconds: number;
+    /** How often the worker releases expired reservations, and how many per transaction. */
+    expiryIntervalMs: number;
+    expiryBatchSize: number;
+  };
+  catalogue: {
+    /** Upper bound on how long a cache entry may live; writes invalidate at once anyway. */
+    cacheTtlSeconds: number;
+    /** How many first pages of the default product listing are cached. */
+    cachedListingPages: number;
+  };
   saga: { timeoutSeconds: number };
   rateLimit: { perMinute: number };
   log: { level: string };
@@ -223,7 +234,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
       fraudLimit: r.number('PAYMENT_FRAUD_LIMIT', 1000, 0, 1e12),
       randomSeed,
     },
-    inventory: { reservationTtlSeconds: r.integer('RESERVATION_TTL_SECONDS', 900, 1, 7 * 86_400) },
+    inventory: {
+      reservationTtlSeconds: r.integer('RESERVATION_TTL_SECONDS', 900, 1, 7 * 86_400),
+      expiryIntervalMs: r.integer('RESERVATION_EXPIRY_INTERVAL_MS', 5000, 100, 3_600_000),
+      expiryBatchSize: r.integer('RESERVATION_EXPIRY_BATCH_SIZE', 100, 1, 10_000),
+    },
+    catalogue: {
+      cacheTtlSeconds: r.integer('PRODUCT_CACHE_TTL_SECONDS', 60, 0, 86_400),
+      cachedListingPages: r.integer('PRODUCT_CACHE_LISTING_PAGES', 3, 0, 100),
+    },
     saga: { timeoutSeconds: r.integer('SAGA_TIMEOUT_SECONDS', 600, 1, 7 * 86_400) },
     rateLimit: { perMinute: r.integer('RATE_LIMIT_PER_MINUTE', 1200, 0, 10_000_000) },
     log: {

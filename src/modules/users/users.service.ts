@@ -47,9 +47,9 @@ export class UsersService {
       sortBy: query.sortBy,
       sortOrder: query.sortOrder,
       limit: query.limit,
-      offset: offsetOf(query),
+      offset: offsetOf(query.page, query.limit),
     });
-    return pageOf(rows.map(toUserResponse), total, query);
+    return pageOf(rows.map(toUserResponse), query.page, query.limit, total);
   }
 
   async create(input: CreateUserDto): Promise<UserResponseDto> {

@@ -4,13 +4,14 @@ import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
 export const MAX_PAGE_SIZE = 100;
 
-/** `?page=1&limit=20` of every list (DESIGN §5); extend it with the list's own filters. */
+/** `?page=1&limit=20` of every list (DESIGN §5), limit at most 100; extend it with the list's own filters. */
 export class PaginationQueryDto {
   @ApiPropertyOptional({ minimum: 1, default: 1, example: 1 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(1_000_000)
   page: number = 1;
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20, example: 20 })
@@ -41,13 +42,8 @@ export interface Page<T> {
   meta: PageMetaDto;
 }
 
-export function pageOf<T>(data: T[], total: number, query: { page: number; limit: number }): Page<T> {
-  return {
-    data,
-    meta: { page: query.page, limit: query.limit, total, totalPages: Math.ceil(total / query.limit) },
-  };
+export function pageOf<T>(data: T[], page: number, limit: number, total: number): Page<T> {
+  return { data, meta: { page, limit, total, totalPages: Math.ceil(total / limit) } };
 }
 
-export function offsetOf(query: { page: number; limit: number }): number {
-  return (query.page - 1) * query.limit;
-}
+export const offsetOf = (page: number, limit: number): number => (page - 1) * limit;
