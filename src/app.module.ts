@@ -2,12 +2,14 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Logger } from 'pino';
 import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
+import { AdminModule } from './modules/admin/admin.module';
 import { AuthCoreModule } from './modules/auth/auth-core.module';
 import { DatabaseModule } from './platform/database/database.module';
 import { HealthModule } from './platform/health/health.module';
 import { LoggingModule } from './platform/logging/logging.module';
 import { MetricsModule } from './platform/metrics/metrics.module';
 import { OutboxModule } from './platform/outbox/outbox.module';
+import { QueueModule } from './platform/queue/queue.module';
 import { RedisModule } from './platform/redis/redis.module';
 
 /**
@@ -27,8 +29,10 @@ export class AppModule {
         RedisModule,
         MetricsModule,
         HealthModule,
+        QueueModule,
         OutboxModule,
         AuthCoreModule,
+        AdminModule,
       ],
     };
   }
