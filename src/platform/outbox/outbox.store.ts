@@ -38,7 +38,10 @@ const ROW = `id, aggregate_type AS "aggregateType", aggregate_id AS "aggregateId
   schema_version AS "schemaVersion", payload, correlation_id AS "correlationId", created_at AS "createdAt",
   attempts, replay_count AS "replayCount"`;
 
-/** The outbox table seen from the relay, the pruner and the replay endpoint. */
+/**
+ * The outbox table seen from the relay, the pruner and the replay endpoint. Statements that return
+ * rows from an UPDATE/DELETE wrap it in a CTE: TypeORM's `query` answers `[rows, count]` for those.
+ */
 @Injectable()
 export class OutboxStore {
   constructor(private readonly dataSource: DataSource) {}
@@ -59,9 +62,11 @@ export class OutboxStore {
       return [];
     }
     const rows = await tx.query<{ lag: number; replayCount: number }[]>(
-      `UPDATE outbox_events SET processed_at = clock_timestamp(), last_error = NULL
-       WHERE id = ANY($1::uuid[])
-       RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS lag, replay_count AS "replayCount"`,
+      `WITH done AS (
+         UPDATE outbox_events SET processed_at = clock_timestamp(), last_error = NULL
+         WHERE id = ANY($1::uuid[])
+         RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS lag, replay_count AS "replayCount")
+       SELECT * FROM done`,
       [ids],
     );
     return rows.filter((r) => r.replayCount === 0).map((r) => r.lag);
@@ -76,13 +81,15 @@ export class OutboxStore {
       return 0;
     }
     const rows = await tx.query<{ parked: boolean }[]>(
-      `UPDATE outbox_events SET attempts = attempts + 1, last_error = $2,
-         available_at = clock_timestamp()
-           + LEAST($4::float8, $3::float8 * power(2, LEAST(attempts, 30))) * (0.5 + random() * 0.5)
-             * interval '1 millisecond',
-         parked_at = CASE WHEN attempts + 1 >= $5 THEN clock_timestamp() END
-       WHERE id = ANY($1::uuid[])
-       RETURNING parked_at IS NOT NULL AS parked`,
+      `WITH failed AS (
+         UPDATE outbox_events SET attempts = attempts + 1, last_error = $2,
+           available_at = clock_timestamp()
+             + LEAST($4::float8, $3::float8 * power(2, LEAST(attempts, 30))) * (0.5 + random() * 0.5)
+               * interval '1 millisecond',
+           parked_at = CASE WHEN attempts + 1 >= $5 THEN clock_timestamp() END
+         WHERE id = ANY($1::uuid[])
+         RETURNING parked_at IS NOT NULL AS parked)
+       SELECT * FROM failed`,
       [ids, error.slice(0, 2000), policy.baseDelayMs, policy.maxDelayMs, policy.maxAttempts],
     );
     return rows.filter((r) => r.parked).length;
@@ -107,11 +114,13 @@ export class OutboxStore {
     let total = 0;
     for (;;) {
       const deleted = await this.dataSource.query<unknown[]>(
-        `DELETE FROM outbox_events WHERE id IN (
-           SELECT id FROM outbox_events
-           WHERE processed_at < now() - make_interval(hours => $1)
-           LIMIT $2 FOR UPDATE SKIP LOCKED)
-         RETURNING 1`,
+        `WITH pruned AS (
+           DELETE FROM outbox_events WHERE id IN (
+             SELECT id FROM outbox_events
+             WHERE processed_at < now() - make_interval(hours => $1)
+             LIMIT $2 FOR UPDATE SKIP LOCKED)
+           RETURNING 1)
+         SELECT * FROM pruned`,
         [retentionHours, batchSize],
       );
       total += deleted.length;
@@ -146,11 +155,13 @@ export class OutboxStore {
     }
     params.push(filter.limit);
     const rows = await tx.query<{ id: string }[]>(
-      `UPDATE outbox_events SET processed_at = NULL, parked_at = NULL, attempts = 0, last_error = NULL,
-         available_at = now(), replay_count = replay_count + 1
-       WHERE id IN (SELECT id FROM outbox_events WHERE ${conditions.join(' AND ')}
-                    ORDER BY created_at LIMIT $${params.length} FOR UPDATE)
-       RETURNING id`,
+      `WITH replayed AS (
+         UPDATE outbox_events SET processed_at = NULL, parked_at = NULL, attempts = 0, last_error = NULL,
+           available_at = now(), replay_count = replay_count + 1
+         WHERE id IN (SELECT id FROM outbox_events WHERE ${conditions.join(' AND ')}
+                      ORDER BY created_at LIMIT $${params.length} FOR UPDATE)
+         RETURNING id)
+       SELECT id FROM replayed`,
       params,
     );
     return rows.map((r) => r.id);
