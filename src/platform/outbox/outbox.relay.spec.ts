@@ -42,9 +42,11 @@ describe(OutboxRelay.name, () => {
 
   const processedAt = async (p: Pipeline, id: string): Promise<Date | null> =>
     (
-      (await p.dataSource.query(`SELECT processed_at FROM outbox_events WHERE id = $1`, [id])) as {
-        processed_at: Date | null;
-      }[]
+      await p.dataSource.query<
+        {
+          processed_at: Date | null;
+        }[]
+      >(`SELECT processed_at FROM outbox_events WHERE id = $1`, [id])
     )[0].processed_at;
 
   /** `added`/`duplicated` entries of a queue's event stream, per job id: what Redis saw, not what we think we sent. */
@@ -91,10 +93,10 @@ describe(OutboxRelay.name, () => {
     it('publishes by polling an event whose notification never came', async () => {
       const sut = await pipeline({ OUTBOX_POLL_INTERVAL_MS: '50' });
       const orderId = randomUUID();
-      const [{ id }] = (await sut.dataSource.query(
+      const [{ id }] = await sut.dataSource.query<{ id: string }[]>(
         `INSERT INTO outbox_events (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', $1, 'OrderCreated', $2) RETURNING id`,
         [orderId, JSON.stringify({ orderId, userId: randomUUID() })],
-      )) as { id: string }[];
+      );
       sut.relay.start();
       await eventually(() => sut.queues.get(QUEUES.orderProcessing).getJob(id), { what: 'the polled job' });
     });
@@ -120,9 +122,9 @@ describe(OutboxRelay.name, () => {
       await eventually(() => sut.relay.listening, { what: 'LISTEN' });
       const pidOf = async (): Promise<number | undefined> =>
         (
-          (await sut.dataSource.query(
+          await sut.dataSource.query<{ pid: number }[]>(
             `SELECT pid FROM pg_stat_activity WHERE application_name = 'aop-outbox-listener' AND datname = current_database()`,
-          )) as { pid: number }[]
+          )
         )[0]?.pid;
       const before = await eventually(pidOf, { what: 'the listener backend' });
 
@@ -159,11 +161,11 @@ describe(OutboxRelay.name, () => {
         await eventually(
           async () =>
             (
-              (await sut.dataSource.query(`SELECT attempts, last_error FROM outbox_events WHERE id = $1`, [
-                eventId,
-              ])) as {
-                attempts: number;
-              }[]
+              await sut.dataSource.query<
+                {
+                  attempts: number;
+                }[]
+              >(`SELECT attempts, last_error FROM outbox_events WHERE id = $1`, [eventId])
             )[0].attempts >= 2,
           { what: 'failed publish attempts' },
         );
@@ -193,14 +195,13 @@ describe(OutboxRelay.name, () => {
       const row = await eventually(
         async () => {
           await sut.relay.relayBatch();
-          const [r] = (await sut.dataSource.query(
-            `SELECT attempts, parked_at, last_error FROM outbox_events WHERE id = $1`,
-            [eventId],
-          )) as {
-            attempts: number;
-            parked_at: Date | null;
-            last_error: string;
-          }[];
+          const [r] = await sut.dataSource.query<
+            {
+              attempts: number;
+              parked_at: Date | null;
+              last_error: string;
+            }[]
+          >(`SELECT attempts, parked_at, last_error FROM outbox_events WHERE id = $1`, [eventId]);
           return r.parked_at ? r : undefined;
         },
         { what: 'the event parked' },
@@ -226,10 +227,10 @@ describe(OutboxRelay.name, () => {
         async () =>
           Number(
             (
-              (await a.dataSource.query(
+              await a.dataSource.query<{ n: string }[]>(
                 `SELECT count(*) AS n FROM outbox_events WHERE id = ANY($1::uuid[]) AND processed_at IS NOT NULL`,
                 [ids],
-              )) as { n: string }[]
+              )
             )[0].n,
           ) === ids.length,
         { timeoutMs: 20_000, what: 'all events processed' },
@@ -305,9 +306,10 @@ describe(OutboxRelay.name, () => {
 
       expect(await sut.relay.prune()).toBeGreaterThanOrEqual(1);
       const left = (
-        (await sut.dataSource.query(`SELECT id FROM outbox_events WHERE id = ANY($1::uuid[])`, [
-          [old, recent, pending],
-        ])) as { id: string }[]
+        await sut.dataSource.query<{ id: string }[]>(
+          `SELECT id FROM outbox_events WHERE id = ANY($1::uuid[])`,
+          [[old, recent, pending]],
+        )
       ).map((r) => r.id);
       expect(left.sort()).toEqual([recent, pending].sort());
     });
