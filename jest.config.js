@@ -11,9 +11,15 @@ const swc = [
   },
 ];
 
+// Bull Board's Fastify adapter pulls in content-disposition 3, which is ESM only: Node 20 can require()
+// it, Jest's CommonJS runtime cannot, so SWC compiles it to CommonJS for the tests.
+const esmOnly = ['content-disposition'];
+const swcEsm = ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
+
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': swc, [`/node_modules/.*(${esmOnly.join('|')})/.+\\.js$`]: swcEsm },
+  transformIgnorePatterns: [`/node_modules/(?!(.*/)?(${esmOnly.join('|')})/)`],
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/test/chaos/'],

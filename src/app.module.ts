@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Logger } from 'pino';
 import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
+import { AdminModule } from './modules/admin/admin.module';
 import { AuthCoreModule } from './modules/auth/auth-core.module';
 import { OrdersModule } from './modules/orders/orders.module';
 import { AuthModule } from './modules/auth/auth.module';
@@ -13,6 +14,7 @@ import { HealthModule } from './platform/health/health.module';
 import { LoggingModule } from './platform/logging/logging.module';
 import { MetricsModule } from './platform/metrics/metrics.module';
 import { OutboxModule } from './platform/outbox/outbox.module';
+import { QueueModule } from './platform/queue/queue.module';
 import { RedisModule } from './platform/redis/redis.module';
 
 /**
@@ -32,6 +34,7 @@ export class AppModule {
         RedisModule,
         MetricsModule,
         HealthModule,
+        QueueModule,
         OutboxModule,
         AuthCoreModule,
         OrdersModule,
@@ -39,6 +42,7 @@ export class AppModule {
         UsersModule,
         ProductsModule,
         InventoryModule,
+        AdminModule,
       ],
     };
   }

@@ -4,6 +4,7 @@ import { createApplication, preflight } from './bootstrap';
 import { AppConfig, ConfigValidationError } from './config/config';
 import { loadConfigFromEnvironment } from './config/environment';
 import { createRootLogger } from './platform/logging/logger';
+import { JobHandlerCheckError } from './platform/queue/job-handler.registry';
 import { StartupError } from './platform/startup/preflight';
 
 async function main(): Promise<void> {
@@ -66,7 +67,11 @@ function handleShutdown(app: { close(): Promise<void> }, config: AppConfig, logg
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigValidationError || error instanceof StartupError) {
+  if (
+    error instanceof ConfigValidationError ||
+    error instanceof StartupError ||
+    error instanceof JobHandlerCheckError
+  ) {
     console.error(`async-order-processor: ${error.message}`);
   } else {
     console.error('async-order-processor: start-up failed:', error);

@@ -21,6 +21,7 @@ describe(loadConfig.name, () => {
       expect(sut.rateLimit.perMinute).toBe(1200);
       expect(sut.seed.demo).toBe(true);
       expect(sut.admin.email).toBe('admin@example.com');
+      expect(sut.outbox).toMatchObject({ pollIntervalMs: 1000, batchSize: 200, maxAttempts: 10, retentionHours: 168 });
     });
 
     it('generates a JWT secret of at least 32 bytes in development and says so', () => {
@@ -55,6 +56,12 @@ describe(loadConfig.name, () => {
       expect(problems.join('\n')).toMatch(/PAYMENT_SUCCESS_RATE="1.5" must be a number between 0 and 1/);
       expect(problems.join('\n')).toMatch(/DATABASE_URL must use one of the protocols/);
       expect(problems.join('\n')).toMatch(/SEED_DEMO="maybe" must be true or false/);
+    });
+
+    it('refuses an outbox retry base delay above its cap', () => {
+      expect(problemsOf({ OUTBOX_RETRY_BASE_DELAY_MS: '5000', OUTBOX_RETRY_MAX_DELAY_MS: '1000' })).toEqual([
+        'OUTBOX_RETRY_BASE_DELAY_MS must not exceed OUTBOX_RETRY_MAX_DELAY_MS',
+      ]);
     });
 
     it('refuses a JWT secret shorter than 32 bytes', () => {

@@ -20,7 +20,35 @@ export interface AppConfig {
   };
   database: { url: string; poolSize: number };
   redis: { url: string };
-  queue: { prefix: string };
+  queue: {
+    prefix: string;
+    /** Base delay of the exponential retry backoff (jitter is added on top). */
+    backoffDelayMs: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    concurrency: {
+      orderProcessing: number;
+      paymentProcessing: number;
+      inventoryManagement: number;
+      notificationSending: number;
+    };
+    /** How often queue counts, dead letters and the outbox backlog are sampled into gauges. */
+    metricsIntervalMs: number;
+    /** Health thresholds: above them a queue is reported `degraded` (still up). */
+    health: { waitingThreshold: number; failedThreshold: number; delayedThreshold: number };
+  };
+  outbox: {
+    pollIntervalMs: number;
+    batchSize: number;
+    maxAttempts: number;
+    retryBaseDelayMs: number;
+    retryMaxDelayMs: number;
+    publishTimeoutMs: number;
+    retentionHours: number;
+    pruneIntervalMs: number;
+    /** Health threshold: an oldest pending event older than this marks the outbox `degraded`. */
+    healthMaxAgeSeconds: number;
+  };
   auth: {
     jwtSecret: string;
     jwtSecretGenerated: boolean;
@@ -185,6 +213,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const seedRaw = r.optional('PAYMENT_RANDOM_SEED');
   const randomSeed = seedRaw === undefined ? undefined : r.integer('PAYMENT_RANDOM_SEED', 0, 0, 2 ** 31 - 1);
 
+  const outboxRetryBase = r.integer('OUTBOX_RETRY_BASE_DELAY_MS', 500, 1, 3_600_000);
+  const outboxRetryMax = r.integer('OUTBOX_RETRY_MAX_DELAY_MS', 300_000, 1, 86_400_000);
+  if (outboxRetryBase > outboxRetryMax) {
+    r.problems.push('OUTBOX_RETRY_BASE_DELAY_MS must not exceed OUTBOX_RETRY_MAX_DELAY_MS');
+  }
+
   const corsRaw = r.string('CORS_ORIGINS', production ? '' : '*');
   const corsOrigins: string[] | true =
     corsRaw === '*'
@@ -209,7 +243,35 @@ export function loadConfig(env: Env = process.env): AppConfig {
       poolSize: r.integer('DATABASE_POOL_SIZE', 10, 1, 200),
     },
     redis: { url: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']) },
-    queue: { prefix: r.string('QUEUE_PREFIX', '{aop}') },
+    queue: {
+      prefix: r.string('QUEUE_PREFIX', '{aop}'),
+      backoffDelayMs: r.integer('QUEUE_BACKOFF_DELAY_MS', 1000, 1, 3_600_000),
+      lockDurationMs: r.integer('QUEUE_LOCK_DURATION_MS', 30_000, 100, 3_600_000),
+      stalledIntervalMs: r.integer('QUEUE_STALLED_INTERVAL_MS', 30_000, 100, 3_600_000),
+      concurrency: {
+        orderProcessing: r.integer('QUEUE_CONCURRENCY_ORDER_PROCESSING', 20, 1, 1000),
+        paymentProcessing: r.integer('QUEUE_CONCURRENCY_PAYMENT_PROCESSING', 10, 1, 1000),
+        inventoryManagement: r.integer('QUEUE_CONCURRENCY_INVENTORY_MANAGEMENT', 5, 1, 1000),
+        notificationSending: r.integer('QUEUE_CONCURRENCY_NOTIFICATION_SENDING', 10, 1, 1000),
+      },
+      metricsIntervalMs: r.integer('QUEUE_METRICS_INTERVAL_MS', 15_000, 100, 3_600_000),
+      health: {
+        waitingThreshold: r.integer('QUEUE_HEALTH_WAITING_THRESHOLD', 1000, 0),
+        failedThreshold: r.integer('QUEUE_HEALTH_FAILED_THRESHOLD', 100, 0),
+        delayedThreshold: r.integer('QUEUE_HEALTH_DELAYED_THRESHOLD', 1000, 0),
+      },
+    },
+    outbox: {
+      pollIntervalMs: r.integer('OUTBOX_POLL_INTERVAL_MS', 1000, 10, 600_000),
+      batchSize: r.integer('OUTBOX_BATCH_SIZE', 200, 1, 10_000),
+      maxAttempts: r.integer('OUTBOX_MAX_ATTEMPTS', 10, 1, 1000),
+      retryBaseDelayMs: outboxRetryBase,
+      retryMaxDelayMs: outboxRetryMax,
+      publishTimeoutMs: r.integer('OUTBOX_PUBLISH_TIMEOUT_MS', 5000, 50, 600_000),
+      retentionHours: r.integer('OUTBOX_RETENTION_HOURS', 168, 1, 24 * 3650),
+      pruneIntervalMs: r.integer('OUTBOX_PRUNE_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
+      healthMaxAgeSeconds: r.integer('OUTBOX_HEALTH_MAX_AGE_SECONDS', 60, 1, 86_400),
+    },
     auth: {
       jwtSecret: jwtSecretRaw ?? randomBytes(48).toString('base64url'),
       jwtSecretGenerated: jwtSecretRaw === undefined,

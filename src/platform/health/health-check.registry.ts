@@ -8,12 +8,18 @@ import { HealthIndicatorFunction } from '@nestjs/terminus';
 @Injectable()
 export class HealthCheckRegistry {
   private readonly checks = new Map<string, HealthIndicatorFunction>();
+  private readonly readiness = new Map<string, HealthIndicatorFunction>();
 
-  register(name: string, check: HealthIndicatorFunction): void {
-    this.checks.set(name, check);
+  /** `readiness: true` also adds the probe to /health/ready: keep those cheap and never `degraded`-only. */
+  register(name: string, check: HealthIndicatorFunction, options: { readiness?: boolean } = {}): void {
+    (options.readiness ? this.readiness : this.checks).set(name, check);
   }
 
   detailedChecks(): HealthIndicatorFunction[] {
-    return [...this.checks.values()];
+    return [...this.readiness.values(), ...this.checks.values()];
+  }
+
+  readinessChecks(): HealthIndicatorFunction[] {
+    return [...this.readiness.values()];
   }
 }

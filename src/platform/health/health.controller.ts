@@ -41,10 +41,14 @@ export class HealthController {
 
   @Public()
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: PostgreSQL and Redis reachable' })
+  @ApiOperation({ summary: 'Readiness: PostgreSQL, Redis and the queues reachable' })
   @ApiServiceUnavailableResponse({ description: 'A dependency is down' })
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return this.run(reply, [() => this.indicators.database(), () => this.indicators.redisPing()]);
+    return this.run(reply, [
+      () => this.indicators.database(),
+      () => this.indicators.redisPing(),
+      ...this.registry.readinessChecks(),
+    ]);
   }
 
   @ApiBearerAuth()

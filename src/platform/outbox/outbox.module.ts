@@ -1,6 +1,15 @@
 import { Global, Module } from '@nestjs/common';
+import { OutboxReplayService } from './outbox-replay.service';
+import { OutboxHealth } from './outbox.health';
+import { OutboxPublisher } from './outbox.publisher';
+import { OutboxRelay } from './outbox.relay';
+import { OutboxStore } from './outbox.store';
 import { OutboxWriter } from './outbox.writer';
 
+/** The writer for every role; the relay (LISTEN + poll, publish, prune) runs only in the worker role. */
 @Global()
-@Module({ providers: [OutboxWriter], exports: [OutboxWriter] })
+@Module({
+  providers: [OutboxWriter, OutboxStore, OutboxPublisher, OutboxRelay, OutboxHealth, OutboxReplayService],
+  exports: [OutboxWriter, OutboxStore, OutboxReplayService],
+})
 export class OutboxModule {}

@@ -1,0 +1,53 @@
+import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { BadRequestError } from '../../platform/http/domain-error';
+import { OutboxReplayService } from '../../platform/outbox/outbox-replay.service';
+import { AuthenticatedUser, CurrentUser, Roles } from '../auth/auth.decorators';
+import { ReplayOutboxDto, ReplayOutboxResultDto } from './outbox-replay.dto';
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'No valid access token' })
+@ApiForbiddenResponse({ description: 'Not an admin' })
+@Roles('admin')
+@Controller('admin/outbox')
+export class OutboxAdminController {
+  constructor(private readonly replays: OutboxReplayService) {}
+
+  @Post('replay')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Re-publish the events of one aggregate or a time window (recovery)',
+    description:
+      'Selected processed or parked events go back through the relay under new job ids (`<eventId>-replay-<n>`) ' +
+      'with their event ids unchanged, so consumers that already handled an event skip it (inbox).',
+  })
+  @ApiAcceptedResponse({ type: ReplayOutboxResultDto })
+  @ApiBadRequestResponse({ description: 'Neither aggregateId nor a from–to window, or from after to' })
+  async replay(
+    @Body() body: ReplayOutboxDto,
+    @CurrentUser() user: AuthenticatedUser,
+  ): Promise<ReplayOutboxResultDto> {
+    const from = body.from ? new Date(body.from) : undefined;
+    const to = body.to ? new Date(body.to) : undefined;
+    if (!body.aggregateId && (!from || !to)) {
+      throw new BadRequestError('Give an aggregateId, or both from and to.');
+    }
+    if (from && to && from >= to) {
+      throw new BadRequestError('from must be before to.');
+    }
+    const eventIds = await this.replays.replay(
+      { aggregateId: body.aggregateId, from, to, eventType: body.eventType, limit: body.limit },
+      user.id,
+    );
+    return { scheduled: eventIds.length, eventIds };
+  }
+}

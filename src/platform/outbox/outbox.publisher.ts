@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
+import { OutboxJobData } from '../queue/job-data';
+import { QueueRegistry } from '../queue/queue.registry';
+import { withTimeout } from '../queue/with-timeout';
+import { DomainEventType } from './domain-events';
+import { OUTBOX_ROUTES, OutboxRoute } from './outbox-routes';
+import { OutboxRow } from './outbox.store';
+import { upcast } from './upcasters';
+
+export interface PublishOutcome {
+  published: OutboxRow[];
+  /** No consumer is routed for these event types. */
+  unrouted: OutboxRow[];
+  failed: { rows: OutboxRow[]; error: string }[];
+}
+
+/** The BullMQ job id of an event: its own id, or a derived one for a replay (see README). */
+export function jobIdFor(row: Pick<OutboxRow, 'id' | 'replayCount'>): string {
+  return row.replayCount === 0 ? row.id : `${row.id}-replay-${row.replayCount}`;
+}
+
+/**
+ * Turns outbox rows into jobs through the routing table: one `addBulk` per queue, jobId = event id,
+ * so publishing the same row twice leaves one job. Never throws: failures come back per row group.
+ */
+@Injectable()
+export class OutboxPublisher {
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly queues: QueueRegistry,
+  ) {}
+
+  async publish(rows: OutboxRow[]): Promise<PublishOutcome> {
+    const outcome: PublishOutcome = { published: [], unrouted: [], failed: [] };
+    const byQueue = new Map<string, { row: OutboxRow; route: OutboxRoute; data: OutboxJobData }[]>();
+    for (const row of rows) {
+      const route = OUTBOX_ROUTES[row.eventType as DomainEventType];
+      if (!route) {
+        outcome.unrouted.push(row);
+        continue;
+      }
+      try {
+        byQueue.set(route.queue, [...(byQueue.get(route.queue) ?? []), { row, route, data: jobDataOf(row) }]);
+      } catch (error) {
+        outcome.failed.push({ rows: [row], error: (error as Error).message });
+      }
+    }
+    await Promise.all(
+      [...byQueue].map(async ([queue, jobs]) => {
+        try {
+          await withTimeout(
+            this.queues.get(queue).addBulk(
+              jobs.map(({ row, route, data }) => ({
+                name: route.job,
+                data,
+                opts: { ...route.options, jobId: jobIdFor(row) },
+              })),
+            ),
+            this.config.outbox.publishTimeoutMs,
+            `publishing to ${queue}`,
+          );
+          outcome.published.push(...jobs.map((j) => j.row));
+        } catch (error) {
+          outcome.failed.push({ rows: jobs.map((j) => j.row), error: (error as Error).message });
+        }
+      }),
+    );
+    return outcome;
+  }
+}
+
+/** Lifts old payload versions here, so consumers only ever see the current shape. */
+function jobDataOf(row: OutboxRow): OutboxJobData {
+  const eventType = row.eventType as DomainEventType;
+  const { schemaVersion, payload } = upcast(eventType, row.schemaVersion, row.payload);
+  return {
+    eventId: row.id,
+    eventType,
+    schemaVersion,
+    payload,
+    correlationId: row.correlationId,
+    aggregateId: row.aggregateId,
+  };
+}

@@ -1,0 +1,133 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { FailureReason } from './job-errors';
+
+export const DEAD_LETTER_STATUSES = ['OPEN', 'REPLAYED', 'DISCARDED'] as const;
+export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
+
+export interface NewDeadLetter {
+  queue: string;
+  jobName: string;
+  jobId: string;
+  payload: unknown;
+  error: string;
+  failureReason: FailureReason;
+  attempts: number;
+}
+
+export interface DeadLetter extends NewDeadLetter {
+  id: string;
+  status: DeadLetterStatus;
+  replayCount: number;
+  replayedJobId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DeadLetterFilter {
+  queue?: string;
+  failureReason?: string;
+  status?: DeadLetterStatus;
+  page: number;
+  limit: number;
+}
+
+const COLUMNS = `id, queue, job_name AS "jobName", job_id AS "jobId", payload, error,
+  failure_reason AS "failureReason", attempts, status, replay_count AS "replayCount",
+  replayed_job_id AS "replayedJobId", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** The dead-letter table: jobs that exhausted their attempts or failed permanently. */
+@Injectable()
+export class DeadLetterStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * One row per (queue, job id). `reopen` (the worker's own path) turns a letter that was replayed or
+   * discarded back to OPEN when the same job fails again; `ignore` (the event-stream safety net) never
+   * overwrites what the worker recorded.
+   */
+  async record(letter: NewDeadLetter, mode: 'reopen' | 'ignore' = 'reopen'): Promise<void> {
+    const onConflict =
+      mode === 'ignore'
+        ? 'DO NOTHING'
+        : `DO UPDATE SET payload = EXCLUDED.payload, error = EXCLUDED.error,
+             failure_reason = EXCLUDED.failure_reason, attempts = EXCLUDED.attempts,
+             status = 'OPEN', updated_at = now()
+           WHERE dead_letters.status <> 'OPEN'`;
+    await this.dataSource.query(
+      `INSERT INTO dead_letters (queue, job_name, job_id, payload, error, failure_reason, attempts)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (queue, job_id) ${onConflict}`,
+      [
+        letter.queue,
+        letter.jobName,
+        letter.jobId,
+        JSON.stringify(letter.payload ?? null),
+        letter.error.slice(0, 10_000),
+        letter.failureReason,
+        letter.attempts,
+      ],
+    );
+  }
+
+  async list(filter: DeadLetterFilter): Promise<{ rows: DeadLetter[]; total: number }> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown): void => {
+      params.push(value);
+      conditions.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.queue) {
+      add('queue = ?', filter.queue);
+    }
+    if (filter.failureReason) {
+      add('failure_reason = ?', filter.failureReason);
+    }
+    if (filter.status) {
+      add('status = ?', filter.status);
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const [{ total }] = await this.dataSource.query<{ total: string }[]>(
+      `SELECT count(*) AS total FROM dead_letters ${where}`,
+      params,
+    );
+    const rows = await this.dataSource.query<DeadLetter[]>(
+      `SELECT ${COLUMNS} FROM dead_letters ${where}
+       ORDER BY created_at DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, filter.limit, (filter.page - 1) * filter.limit],
+    );
+    return { rows, total: Number(total) };
+  }
+
+  async find(
+    id: string,
+    tx: EntityManager = this.dataSource.manager,
+    lock = false,
+  ): Promise<DeadLetter | undefined> {
+    const rows = await tx.query<DeadLetter[]>(
+      `SELECT ${COLUMNS} FROM dead_letters WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`,
+      [id],
+    );
+    return rows[0];
+  }
+
+  async markReplayed(tx: EntityManager, id: string, payload: unknown, replayedJobId: string): Promise<void> {
+    await tx.query(
+      `UPDATE dead_letters SET status = 'REPLAYED', replay_count = replay_count + 1, payload = $2,
+         replayed_job_id = $3, updated_at = now()
+       WHERE id = $1`,
+      [id, JSON.stringify(payload ?? null), replayedJobId],
+    );
+  }
+
+  async markDiscarded(tx: EntityManager, id: string): Promise<void> {
+    await tx.query(`UPDATE dead_letters SET status = 'DISCARDED', updated_at = now() WHERE id = $1`, [id]);
+  }
+
+  async countOpenByQueue(): Promise<Map<string, number>> {
+    const rows = await this.dataSource.query<{ queue: string; count: string }[]>(
+      `SELECT queue, count(*) AS count FROM dead_letters WHERE status = 'OPEN' GROUP BY queue`,
+    );
+    return new Map(rows.map((r) => [r.queue, Number(r.count)]));
+  }
+}

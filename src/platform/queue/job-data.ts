@@ -1,0 +1,37 @@
+import { DomainEventPayloads, DomainEventType } from '../outbox/domain-events';
+
+/**
+ * What the outbox relay puts in every job it publishes. `eventId` is the message id consumers
+ * dedupe on (see `Inbox`); a replayed job has a new BullMQ job id but the same `eventId`.
+ */
+export interface OutboxJobData<T extends DomainEventType = DomainEventType> {
+  eventId: string;
+  eventType: T;
+  schemaVersion: number;
+  payload: DomainEventPayloads[T];
+  correlationId: string | null;
+  aggregateId: string;
+}
+
+/** What a handler learns about the job it runs, besides its data. */
+export interface JobInfo {
+  id: string;
+  name: string;
+  queue: string;
+  /** Attempts already made before this one (0 on the first run). */
+  attemptsMade: number;
+  attempts: number;
+}
+
+export type JobHandlerFn<T = unknown> = (data: T, job: JobInfo) => Promise<unknown>;
+
+export function isOutboxJobData(data: unknown): data is OutboxJobData {
+  const candidate = data as Partial<OutboxJobData> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.eventId === 'string' &&
+    typeof candidate.eventType === 'string' &&
+    typeof candidate.schemaVersion === 'number'
+  );
+}

@@ -1,0 +1,67 @@
+import { DefaultJobOptions, RateLimiterOptions } from 'bullmq';
+import { AppConfig } from '../../config/config';
+import { JOBS, QUEUES, QueueName } from './queue-names';
+
+/** Everything that shapes one queue: its jobs, the options every job gets, and how workers consume it. */
+export interface QueueDefinition {
+  name: string;
+  jobs: readonly string[];
+  jobOptions: DefaultJobOptions;
+  worker: {
+    concurrency: number;
+    limiter?: RateLimiterOptions;
+    lockDuration: number;
+    stalledInterval: number;
+    maxStalledCount: number;
+  };
+}
+
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+
+/**
+ * Finished jobs are kept long enough to see them in Bull Board and for a re-published job id to be
+ * recognised as a duplicate (BullMQ ignores an add whose job id still exists); the inbox covers later ones.
+ */
+const KEEP_COMPLETED = { age: DAY, count: 10_000 };
+const KEEP_FAILED = { age: 7 * DAY, count: 50_000 };
+
+/** The one options table: attempts, backoff with jitter, retention, concurrency and rate limits per queue. */
+export function queueDefinitions(config: Pick<AppConfig, 'queue'>): QueueDefinition[] {
+  const q = config.queue;
+  const jobs = (attempts: number): DefaultJobOptions => ({
+    attempts,
+    // Jitter spreads retries of jobs that failed together (say, a gateway outage) over time.
+    backoff: { type: 'exponential', delay: q.backoffDelayMs, jitter: 0.5 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  });
+  const worker = (concurrency: number, limiter?: RateLimiterOptions): QueueDefinition['worker'] => ({
+    concurrency,
+    limiter,
+    lockDuration: q.lockDurationMs,
+    stalledInterval: q.stalledIntervalMs,
+    maxStalledCount: 1,
+  });
+  const table: Record<QueueName, Omit<QueueDefinition, 'name' | 'jobs'>> = {
+    [QUEUES.orderProcessing]: { jobOptions: jobs(5), worker: worker(q.concurrency.orderProcessing) },
+    // The payment gateway is the scarce resource: at most 50 calls a second per worker process.
+    [QUEUES.paymentProcessing]: {
+      jobOptions: jobs(5),
+      worker: worker(q.concurrency.paymentProcessing, { max: 50, duration: 1000 }),
+    },
+    [QUEUES.inventoryManagement]: {
+      jobOptions: jobs(3),
+      worker: worker(q.concurrency.inventoryManagement),
+    },
+    [QUEUES.notificationSending]: {
+      jobOptions: jobs(8),
+      worker: worker(q.concurrency.notificationSending, { max: 100, duration: 1000 }),
+    },
+  };
+  return (Object.values(QUEUES) as QueueName[]).map((name) => ({
+    name,
+    jobs: Object.values(JOBS[name]),
+    ...table[name],
+  }));
+}

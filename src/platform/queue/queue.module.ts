@@ -1,0 +1,39 @@
+import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import { DeadLetterService } from './dead-letter.service';
+import { DeadLetterStore } from './dead-letter.store';
+import { Inbox } from './inbox';
+import { JobHandlerRegistry } from './job-handler.registry';
+import { queueDefinitions } from './queue-options';
+import { QueueMonitor } from './queue.monitor';
+import { QUEUE_DEFINITIONS, QueueRegistry } from './queue.registry';
+import { WorkerBootstrap } from './worker.bootstrap';
+import { WorkerHost } from './worker.host';
+
+/**
+ * Queues for every role (producers, Bull Board, health), workers only in the worker role. Feature
+ * modules add handlers with `@JobHandler(...)` or `JobHandlerRegistry.register(...)`.
+ */
+@Global()
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: QUEUE_DEFINITIONS,
+      useFactory: (config: AppConfig) => queueDefinitions(config),
+      inject: [APP_CONFIG],
+    },
+    QueueRegistry,
+    JobHandlerRegistry,
+    WorkerHost,
+    WorkerBootstrap,
+    DeadLetterStore,
+    DeadLetterService,
+    Inbox,
+    QueueMonitor,
+  ],
+  exports: [QueueRegistry, JobHandlerRegistry, DeadLetterStore, DeadLetterService, Inbox],
+})
+export class QueueModule {}

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { eventually } from '../../../test/support/eventually';
+import { isolatedQueuePrefix } from '../../../test/support/isolation';
+import { buildPipeline, Pipeline } from '../../../test/support/pipeline';
+import { ConflictError } from '../http/domain-error';
+import { currentContext, RequestContext } from '../http/request-context';
+import { JobHandlerFn } from './job-data';
+import { PermanentJobError } from './job-errors';
+import { JobHandlerCheckError, RegisteredJobHandler } from './job-handler.registry';
+import { QueueDefinition } from './queue-options';
+import { WorkerHost } from './worker.host';
+
+const JOB_NAMES = ['work'] as const;
+
+function testQueue(name: string): QueueDefinition {
+  return {
+    name,
+    jobs: JOB_NAMES,
+    jobOptions: {
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 10, jitter: 0.5 },
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 100 },
+    },
+    worker: { concurrency: 2, lockDuration: 5000, stalledInterval: 5000, maxStalledCount: 1 },
+  };
+}
+
+describe(WorkerHost.name, () => {
+  let sut: Pipeline;
+  let queue: string;
+
+  const handlerFor = (fn: JobHandlerFn<Record<string, unknown>>): RegisteredJobHandler[] => [
+    { queue, job: 'work', handler: fn, source: 'spec' },
+  ];
+  const deadLetterOf = async (jobId: string) =>
+    (
+      await sut.dataSource.query<
+        {
+          id: string;
+          failure_reason: string;
+          attempts: number;
+          error: string;
+          status: string;
+        }[]
+      >(`SELECT * FROM dead_letters WHERE queue = $1 AND job_id = $2`, [queue, jobId])
+    )[0];
+
+  beforeEach(async () => {
+    queue = `test-${randomUUID().slice(0, 8)}`;
+    sut = await buildPipeline({ QUEUE_PREFIX: isolatedQueuePrefix('workers') }, () => [testQueue(queue)]);
+  });
+  afterEach(() => sut.close());
+
+  describe('start-up check', () => {
+    it('fails when a job has no handler', () => {
+      expect(() => sut.workers.start([])).toThrow(JobHandlerCheckError);
+      expect(() => sut.workers.start([])).toThrow(`no handler for job "${queue}/work"`);
+      expect(sut.workers.running).toBe(false);
+    });
+
+    it('fails when a job has two handlers or a handler names an unknown job', () => {
+      const fn: JobHandlerFn = async () => undefined;
+      const problems = (() => {
+        try {
+          sut.workers.start([
+            { queue, job: 'work', handler: fn, source: 'A.work' },
+            { queue, job: 'work', handler: fn, source: 'B.work' },
+            { queue, job: 'nope', handler: fn, source: 'C.nope' },
+          ]);
+        } catch (error) {
+          return (error as JobHandlerCheckError).problems;
+        }
+        return [];
+      })();
+      expect(problems).toEqual([
+        `C.nope handles "${queue}/nope", which is not in queue-names.ts`,
+        `job "${queue}/work" has 2 handlers: A.work, B.work`,
+      ]);
+    });
+  });
+
+  describe('running jobs', () => {
+    it('gives the handler its data inside a context with correlation id, queue, job id and order id', async () => {
+      const seen: { data: unknown; context?: RequestContext }[] = [];
+      sut.workers.start(handlerFor(async (data) => seen.push({ data, context: { ...currentContext()! } })));
+      const orderId = randomUUID();
+      const data = {
+        eventId: randomUUID(),
+        eventType: 'OrderCreated',
+        schemaVersion: 1,
+        payload: { orderId, userId: 'u' },
+        correlationId: 'corr-1',
+        aggregateId: orderId,
+      };
+
+      const job = await sut.queues.get(queue).add('work', data, { jobId: data.eventId });
+      await eventually(() => seen.length === 1, { what: 'the job handled' });
+
+      expect(seen[0].data).toEqual(data);
+      expect(seen[0].context).toEqual({ correlationId: 'corr-1', queue, jobId: job.id, orderId });
+      expect(await job.getState()).toBe('completed');
+    });
+
+    it('fails a permanent error at once and records a dead letter after one attempt', async () => {
+      let calls = 0;
+      sut.workers.start(
+        handlerFor(async () => {
+          calls++;
+          throw new PermanentJobError('card declined', 'PAYMENT_DECLINED');
+        }),
+      );
+      const job = await sut.queues.get(queue).add('work', { n: 1 });
+
+      const letter = await eventually(() => deadLetterOf(job.id!), { what: 'the dead letter' });
+      expect(letter).toMatchObject({
+        failure_reason: 'PERMANENT_FAILURE',
+        attempts: 1,
+        status: 'OPEN',
+        error: 'PAYMENT_DECLINED: card declined',
+      });
+      await eventually(async () => (await job.getState()) === 'failed', { what: 'the job failed' });
+      expect(calls).toBe(1);
+    });
+
+    it('retries a transient error with backoff, then records a dead letter after the last attempt', async () => {
+      let calls = 0;
+      sut.workers.start(
+        handlerFor(async () => {
+          calls++;
+          throw new Error('gateway timeout');
+        }),
+      );
+      const job = await sut.queues.get(queue).add('work', { n: 2 });
+
+      const letter = await eventually(() => deadLetterOf(job.id!), { what: 'the dead letter' });
+      expect(letter).toMatchObject({
+        failure_reason: 'ATTEMPTS_EXHAUSTED',
+        attempts: 3,
+        error: 'gateway timeout',
+      });
+      expect(calls).toBe(3);
+      const metrics = await sut.metrics.registry.getSingleMetricAsString('aop_jobs_total');
+      expect(metrics).toContain(`aop_jobs_total{queue="${queue}",job="work",outcome="retried"} 2`);
+      expect(metrics).toContain(`aop_jobs_total{queue="${queue}",job="work",outcome="failed"} 1`);
+    });
+
+    it('on close, stops taking jobs and lets the active one finish', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let started = false;
+      sut.workers.start(
+        handlerFor(async () => {
+          started = true;
+          await gate;
+        }),
+      );
+      const job = await sut.queues.get(queue).add('work', {});
+      await eventually(() => started, { what: 'the job started' });
+
+      const closing = sut.workers.close();
+      release();
+      await closing;
+      expect(await job.getState()).toBe('completed');
+    });
+  });
+
+  describe('dead-letter replay', () => {
+    it('replays a dead letter once, with corrected data, and refuses a second replay', async () => {
+      const processed: unknown[] = [];
+      sut.workers.start(
+        handlerFor(async (data) => {
+          if (data.valid !== true) {
+            throw new PermanentJobError('invalid data');
+          }
+          processed.push(data);
+        }),
+      );
+      const job = await sut.queues.get(queue).add('work', { valid: false });
+      const letter = await eventually(() => deadLetterOf(job.id!), { what: 'the dead letter' });
+      const admin = randomUUID();
+
+      const replayed = await sut.deadLetterService.replay(letter.id, admin, { valid: true });
+      expect(replayed).toMatchObject({
+        status: 'REPLAYED',
+        replayCount: 1,
+        replayedJobId: `${letter.id}-replay-1`,
+      });
+      await eventually(() => processed.length === 1, { what: 'the replay processed' });
+      await expect(sut.deadLetterService.replay(letter.id, admin)).rejects.toThrow(ConflictError);
+
+      const replayJob = await sut.queues.get(queue).getJob(`${letter.id}-replay-1`);
+      expect(await replayJob!.getState()).toBe('completed');
+      expect(processed).toEqual([{ valid: true }]);
+      const [audit] = await sut.dataSource.query<
+        {
+          action: string;
+          actor_id: string;
+        }[]
+      >(`SELECT action, actor_id FROM audit_log WHERE subject_id = $1`, [letter.id]);
+      expect(audit).toEqual({ action: 'dead_letter.replayed', actor_id: admin });
+    });
+  });
+});

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import { QueueRegistry } from '../../src/platform/queue/queue.registry';
+import { startTestApp, TestApp } from '../support/test-app';
+
+/** Operator endpoints: dead letters, outbox replay, Bull Board and its browser session (ROLE=api). */
+describe('Admin pipeline endpoints', () => {
+  let sut: TestApp;
+  let admin: string;
+  let customer: string;
+  const adminId = randomUUID();
+
+  beforeAll(async () => {
+    sut = await startTestApp();
+    admin = sut.tokenFor({ id: adminId, email: 'ops@example.com', role: 'admin' });
+    customer = sut.tokenFor({ id: randomUUID(), email: 'c@example.com', role: 'customer' });
+  });
+  afterAll(() => sut.close());
+
+  async function deadLetter(overrides: Record<string, unknown> = {}): Promise<string> {
+    const row = {
+      queue: 'notification-sending',
+      job_name: 'send-notification',
+      job_id: randomUUID(),
+      failure_reason: 'ATTEMPTS_EXHAUSTED',
+      ...overrides,
+    };
+    const [{ id }] = await sut.dataSource.query<{ id: string }[]>(
+      `INSERT INTO dead_letters (queue, job_name, job_id, payload, error, failure_reason, attempts)
+       VALUES ($1, $2, $3, '{"notificationId":"n-1"}', 'smtp down', $4, 8) RETURNING id`,
+      [row.queue, row.job_name, row.job_id, row.failure_reason],
+    );
+    return id;
+  }
+  const asAdmin = (req: import('supertest').Test) => req.set('authorization', `Bearer ${admin}`);
+
+  describe('dead letters', () => {
+    it('are for admins only', async () => {
+      await sut.http().get('/api/v1/admin/dead-letters').expect(401);
+      await sut
+        .http()
+        .get('/api/v1/admin/dead-letters')
+        .set('authorization', `Bearer ${customer}`)
+        .expect(403);
+    });
+
+    it('lists with pagination and filters by queue, failure reason and status', async () => {
+      const id = await deadLetter({
+        queue: 'payment-processing',
+        job_name: 'charge-payment',
+        failure_reason: 'PERMANENT_FAILURE',
+      });
+      const res = await asAdmin(
+        sut
+          .http()
+          .get(
+            '/api/v1/admin/dead-letters?queue=payment-processing&reason=PERMANENT_FAILURE&status=OPEN&limit=100',
+          ),
+      ).expect(200);
+      expect(res.body.meta).toMatchObject({ page: 1, limit: 100 });
+      expect(res.body.data.map((d: { id: string }) => d.id)).toContain(id);
+      expect(
+        res.body.data.every(
+          (d: { queue: string; failureReason: string }) =>
+            d.queue === 'payment-processing' && d.failureReason === 'PERMANENT_FAILURE',
+        ),
+      ).toBe(true);
+      await asAdmin(sut.http().get('/api/v1/admin/dead-letters?queue=nope')).expect(400);
+    });
+
+    it('replays one with 202 under a new job id, then refuses a second replay with 409', async () => {
+      const id = await deadLetter();
+      const res = await asAdmin(
+        sut
+          .http()
+          .post(`/api/v1/admin/dead-letters/${id}/replay`)
+          .send({ payload: { notificationId: 'n-2' } }),
+      ).expect(202);
+      expect(res.body).toMatchObject({
+        status: 'REPLAYED',
+        replayedJobId: `${id}-replay-1`,
+        payload: { notificationId: 'n-2' },
+      });
+      const job = await sut.get(QueueRegistry).get('notification-sending').getJob(`${id}-replay-1`);
+      expect(job?.data).toEqual({ notificationId: 'n-2' });
+
+      const again = await asAdmin(sut.http().post(`/api/v1/admin/dead-letters/${id}/replay`).send({})).expect(
+        409,
+      );
+      expect(again.headers['content-type']).toMatch(/application\/problem\+json/);
+      await asAdmin(sut.http().post(`/api/v1/admin/dead-letters/${randomUUID()}/replay`).send({})).expect(
+        404,
+      );
+    });
+
+    it('discards one with 204 and an audit record', async () => {
+      const id = await deadLetter();
+      await asAdmin(sut.http().delete(`/api/v1/admin/dead-letters/${id}?reason=duplicate%20email`)).expect(
+        204,
+      );
+      const res = await asAdmin(sut.http().get(`/api/v1/admin/dead-letters/${id}`)).expect(200);
+      expect(res.body.status).toBe('DISCARDED');
+      const audit = await sut.dataSource.query(
+        `SELECT action, actor_id, details FROM audit_log WHERE subject_id = $1`,
+        [id],
+      );
+      expect(audit).toEqual([
+        {
+          action: 'dead_letter.discarded',
+          actor_id: adminId,
+          details: expect.objectContaining({ reason: 'duplicate email' }),
+        },
+      ]);
+      await asAdmin(sut.http().delete(`/api/v1/admin/dead-letters/${id}`)).expect(409);
+    });
+  });
+
+  describe('outbox replay', () => {
+    it('schedules the processed events of one aggregate for another publication', async () => {
+      const aggregateId = randomUUID();
+      const [{ id }] = await sut.dataSource.query<{ id: string }[]>(
+        `INSERT INTO outbox_events (aggregate_type, aggregate_id, event_type, payload, processed_at)
+         VALUES ('order', $1, 'OrderConfirmed', $2, now()) RETURNING id`,
+        [aggregateId, JSON.stringify({ orderId: aggregateId, userId: randomUUID() })],
+      );
+      const res = await asAdmin(sut.http().post('/api/v1/admin/outbox/replay').send({ aggregateId })).expect(
+        202,
+      );
+      expect(res.body).toEqual({ scheduled: 1, eventIds: [id] });
+      const [row] = await sut.dataSource.query(
+        `SELECT processed_at, replay_count FROM outbox_events WHERE id = $1`,
+        [id],
+      );
+      expect(row).toEqual({ processed_at: null, replay_count: 1 });
+    });
+
+    it('needs an aggregate id or a from–to window', async () => {
+      await asAdmin(sut.http().post('/api/v1/admin/outbox/replay').send({})).expect(400);
+      await asAdmin(
+        sut
+          .http()
+          .post('/api/v1/admin/outbox/replay')
+          .send({ from: '2024-01-02T00:00:00Z', to: '2024-01-01T00:00:00Z' }),
+      ).expect(400);
+      await asAdmin(
+        sut
+          .http()
+          .post('/api/v1/admin/outbox/replay')
+          .send({ from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z' }),
+      ).expect(202);
+      await sut
+        .http()
+        .post('/api/v1/admin/outbox/replay')
+        .set('authorization', `Bearer ${customer}`)
+        .send({ aggregateId: randomUUID() })
+        .expect(403);
+    });
+  });
+
+  describe('Bull Board', () => {
+    it('answers 401 without credentials and 403 to a customer', async () => {
+      const res = await sut.http().get('/admin/queues').expect(401);
+      expect(res.body.detail).toMatch(/admin\/queues\/session/);
+      await sut.http().get('/admin/queues').set('authorization', `Bearer ${customer}`).expect(403);
+      await sut.http().get('/admin/queues/api/queues').expect(401);
+    });
+
+    it('serves the board and its API to an admin bearer token', async () => {
+      const page = await sut.http().get('/admin/queues').set('authorization', `Bearer ${admin}`).expect(200);
+      expect(page.headers['content-type']).toMatch(/text\/html/);
+      const api = await sut
+        .http()
+        .get('/admin/queues/api/queues')
+        .set('authorization', `Bearer ${admin}`)
+        .expect(200);
+      expect(api.body.queues.map((q: { name: string }) => q.name).sort()).toEqual([
+        'inventory-management',
+        'notification-sending',
+        'order-processing',
+        'payment-processing',
+      ]);
+    });
+
+    it('opens a short-lived HttpOnly browser session for an admin, and only for an admin', async () => {
+      await sut
+        .http()
+        .post('/api/v1/admin/queues/session')
+        .set('authorization', `Bearer ${customer}`)
+        .expect(403);
+      const res = await sut
+        .http()
+        .post('/api/v1/admin/queues/session')
+        .set('authorization', `Bearer ${admin}`)
+        .expect(204);
+      const cookie = String(res.headers['set-cookie']);
+      expect(cookie).toMatch(
+        /^aop_board_session=[^;]+; Path=\/admin\/queues; Max-Age=900; HttpOnly; SameSite=Strict/,
+      );
+      const session = cookie.split(';')[0];
+      await sut.http().get('/admin/queues').set('cookie', session).expect(200);
+      // The board cookie is not an API token, and an API token is not a board cookie.
+      await sut
+        .http()
+        .get('/api/v1/admin/dead-letters')
+        .set('authorization', `Bearer ${session.split('=')[1]}`)
+        .expect(401);
+      await sut.http().get('/admin/queues').set('cookie', `aop_board_session=${admin}`).expect(401);
+    });
+  });
+
+  it('the detailed health has a probe per queue (counts, degraded flag) and the outbox backlog', async () => {
+    const res = await asAdmin(sut.http().get('/api/v1/health/detailed')).expect(200);
+    expect(res.body.details['queue:order-processing']).toMatchObject({
+      status: 'up',
+      waiting: expect.any(Number),
+      failed: expect.any(Number),
+      degraded: false,
+    });
+    expect(res.body.details.outbox).toMatchObject({
+      status: 'up',
+      pending: expect.any(Number),
+      oldestPendingAgeSeconds: expect.any(Number),
+    });
+  });
+
+  it('readiness includes the queues', async () => {
+    const res = await sut.http().get('/api/v1/health/ready').expect(200);
+    expect(res.body.details.queues).toMatchObject({ status: 'up' });
+  });
+});
