@@ -3,6 +3,7 @@ import { Logger } from 'pino';
 import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { AuthCoreModule } from './modules/auth/auth-core.module';
+import { PaymentsModule } from './modules/payments/payments.module';
 import { DatabaseModule } from './platform/database/database.module';
 import { HealthModule } from './platform/health/health.module';
 import { LoggingModule } from './platform/logging/logging.module';
@@ -29,6 +30,7 @@ export class AppModule {
         HealthModule,
         OutboxModule,
         AuthCoreModule,
+        PaymentsModule,
       ],
     };
   }

@@ -261,11 +261,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       gatewayBurst: r.integer('PAYMENT_GATEWAY_BURST', 100, 1, 1e6),
       bankTransferSettleMs: r.integer('PAYMENT_BANK_TRANSFER_SETTLE_MS', 5000, 0, 86_400_000),
       webhookSecret: webhookSecret ?? 'whsec_development_only_change_me',
-      webhookUrl: r.url(
-        'PAYMENT_WEBHOOK_URL',
-        `http://127.0.0.1:${port}/api/v1/payments/webhook`,
-        ['http:', 'https:'],
-      ),
+      webhookUrl: r.url('PAYMENT_WEBHOOK_URL', `http://127.0.0.1:${port}/api/v1/payments/webhook`, [
+        'http:',
+        'https:',
+      ]),
       breaker: {
         timeoutMs: breakerTimeoutMs,
         errorThresholdPercent: r.integer('PAYMENT_BREAKER_ERROR_THRESHOLD_PERCENT', 50, 1, 100),

@@ -58,7 +58,13 @@ function setup(overrides: Partial<MockGatewayOptions> = {}, seed = 42) {
 let counter = 0;
 function chargeOf(overrides: Partial<ChargeRequest> = {}): ChargeRequest {
   counter += 1;
-  return { idempotencyKey: `key-${counter}`, amount: '50.00', currency: 'USD', method: 'credit_card', ...overrides };
+  return {
+    idempotencyKey: `key-${counter}`,
+    amount: '50.00',
+    currency: 'USD',
+    method: 'credit_card',
+    ...overrides,
+  };
 }
 
 describe(MockPaymentGateway.name, () => {
@@ -98,7 +104,9 @@ describe(MockPaymentGateway.name, () => {
 
     it('tok_slow waits the slow latency before answering', async () => {
       const { sut, sleeps } = setup({ slowLatencyMs: 7000 });
-      await expect(sut.charge(chargeOf({ token: 'tok_slow' }))).resolves.toMatchObject({ status: 'SUCCEEDED' });
+      await expect(sut.charge(chargeOf({ token: 'tok_slow' }))).resolves.toMatchObject({
+        status: 'SUCCEEDED',
+      });
       expect(sleeps).toEqual([7000]);
     });
 
@@ -151,7 +159,12 @@ describe(MockPaymentGateway.name, () => {
       expect(Math.abs(counts.succeeded / 10_000 - 0.8)).toBeLessThan(0.015);
       expect(Math.abs(counts.transient / 10_000 - 0.15)).toBeLessThan(0.015);
       expect(Math.abs(counts.declined / 10_000 - 0.05)).toBeLessThan(0.01);
-      expect([...codes].sort()).toEqual(['card_declined', 'expired_card', 'incorrect_cvc', 'insufficient_funds']);
+      expect([...codes].sort()).toEqual([
+        'card_declined',
+        'expired_card',
+        'incorrect_cvc',
+        'insufficient_funds',
+      ]);
     });
 
     it('a transiently failed charge succeeds when retried with the same key', async () => {
@@ -204,7 +217,9 @@ describe(MockPaymentGateway.name, () => {
   describe('fraud rule', () => {
     it('declines amounts above the limit in USD after conversion', async () => {
       const { sut } = setup({ fraudLimitUsd: 1000 });
-      await expect(sut.charge(chargeOf({ amount: '1000.00' }))).resolves.toMatchObject({ status: 'SUCCEEDED' });
+      await expect(sut.charge(chargeOf({ amount: '1000.00' }))).resolves.toMatchObject({
+        status: 'SUCCEEDED',
+      });
       await expect(sut.charge(chargeOf({ amount: '1000.01' }))).resolves.toMatchObject({
         failureCode: 'fraud_suspected',
       });
@@ -253,8 +268,12 @@ describe(MockPaymentGateway.name, () => {
 
     it('refuses invalid requests permanently', async () => {
       const { sut } = setup();
-      await expect(sut.charge(chargeOf({ amount: '0.00' }))).rejects.toMatchObject({ code: 'invalid_amount' });
-      await expect(sut.charge(chargeOf({ amount: '1.234' }))).rejects.toMatchObject({ code: 'invalid_amount' });
+      await expect(sut.charge(chargeOf({ amount: '0.00' }))).rejects.toMatchObject({
+        code: 'invalid_amount',
+      });
+      await expect(sut.charge(chargeOf({ amount: '1.234' }))).rejects.toMatchObject({
+        code: 'invalid_amount',
+      });
       await expect(sut.charge(chargeOf({ method: 'cash' as never }))).rejects.toMatchObject({
         code: 'invalid_method',
       });
@@ -275,13 +294,21 @@ describe(MockPaymentGateway.name, () => {
       });
       await expect(refund('r3', '70.00')).resolves.toMatchObject({ status: 'SUCCEEDED' });
       await expect(refund('r4', '0.01')).resolves.toMatchObject({ failureCode: 'refund_exceeds_captured' });
-      expect(await sut.getPayment(charge.reference)).toMatchObject({ amount: '100.00', refundedAmount: '100.00' });
+      expect(await sut.getPayment(charge.reference)).toMatchObject({
+        amount: '100.00',
+        refundedAmount: '100.00',
+      });
     });
 
     it('applies a refund once per idempotency key', async () => {
       const { sut } = setup();
       const charge = await sut.charge(chargeOf({ amount: '20.00' }));
-      const request = { idempotencyKey: 'once', chargeReference: charge.reference, amount: '5.00', currency: 'USD' };
+      const request = {
+        idempotencyKey: 'once',
+        chargeReference: charge.reference,
+        amount: '5.00',
+        currency: 'USD',
+      };
       const first = await sut.refund(request);
       expect(await sut.refund(request)).toEqual(first);
       expect((await sut.getPayment(charge.reference))?.refundedAmount).toBe('5.00');
@@ -294,7 +321,12 @@ describe(MockPaymentGateway.name, () => {
       ).resolves.toMatchObject({ failureCode: 'charge_not_found' });
       const pending = await sut.charge(chargeOf({ method: 'bank_transfer' }));
       await expect(
-        sut.refund({ idempotencyKey: 'x2', chargeReference: pending.reference, amount: '1.00', currency: 'USD' }),
+        sut.refund({
+          idempotencyKey: 'x2',
+          chargeReference: pending.reference,
+          amount: '1.00',
+          currency: 'USD',
+        }),
       ).resolves.toMatchObject({ failureCode: 'charge_not_settled' });
     });
   });

@@ -227,7 +227,8 @@ export class MockPaymentGateway implements PaymentProvider {
       method: request.method,
       refundsFail: plan.refundsFail,
     };
-    const settlesLater = request.method === 'bank_transfer' && !IMMEDIATE_DECLINES.has(plan.decline?.code ?? '');
+    const settlesLater =
+      request.method === 'bank_transfer' && !IMMEDIATE_DECLINES.has(plan.decline?.code ?? '');
     if (settlesLater) {
       // A bank transfer is only initiated now; its outcome (even a decline) arrives later by webhook.
       record.status = 'PENDING';
@@ -274,7 +275,10 @@ export class MockPaymentGateway implements PaymentProvider {
         },
       };
       this.deps.webhooks.send(event).catch((error: Error) => {
-        this.logger.warn({ reference: record.reference, err: error.message }, 'settlement webhook not delivered');
+        this.logger.warn(
+          { reference: record.reference, err: error.message },
+          'settlement webhook not delivered',
+        );
       });
     }, this.options.bankTransferSettleMs);
     this.pendingSettlements.add(cancel);
@@ -326,10 +330,16 @@ export class MockPaymentGateway implements PaymentProvider {
     const plan: ChargePlan = { transientFailures: 0, slow: false, dropResponse: false, refundsFail: false };
     const usdCents = toUsdCents(request.amount, request.currency);
     if (usdCents === undefined || !isSupportedCurrency(request.currency)) {
-      return { ...plan, decline: { code: 'currency_not_supported', message: `${request.currency} is not supported.` } };
+      return {
+        ...plan,
+        decline: { code: 'currency_not_supported', message: `${request.currency} is not supported.` },
+      };
     }
     if (usdCents > BigInt(Math.round(this.options.fraudLimitUsd * 100))) {
-      return { ...plan, decline: { code: 'fraud_suspected', message: 'The payment was blocked as suspected fraud.' } };
+      return {
+        ...plan,
+        decline: { code: 'fraud_suspected', message: 'The payment was blocked as suspected fraud.' },
+      };
     }
     if (request.token !== undefined) {
       return { ...plan, ...scriptedOutcome(request.token) };

@@ -17,7 +17,10 @@ export class TokenBucket {
 
   tryTake(): boolean {
     const now = this.now();
-    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.refilledAt) / 1000) * this.ratePerSecond);
+    this.tokens = Math.min(
+      this.capacity,
+      this.tokens + ((now - this.refilledAt) / 1000) * this.ratePerSecond,
+    );
     this.refilledAt = now;
     if (this.tokens < 1) {
       return false;
