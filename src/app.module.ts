@@ -3,6 +3,7 @@ import { Logger } from 'pino';
 import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { AuthCoreModule } from './modules/auth/auth-core.module';
+import { NotificationsModule } from './modules/notifications/notifications.module';
 import { PaymentsModule } from './modules/payments/payments.module';
 import { DatabaseModule } from './platform/database/database.module';
 import { HealthModule } from './platform/health/health.module';
@@ -31,6 +32,7 @@ export class AppModule {
         OutboxModule,
         AuthCoreModule,
         PaymentsModule,
+        NotificationsModule,
       ],
     };
   }
