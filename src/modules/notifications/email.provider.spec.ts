@@ -35,7 +35,9 @@ describe(EmailNotificationProvider.name, () => {
 
   it('bounces recipients at @bounce.test', async () => {
     const sut = create();
-    await expect(sut.send({ ...message, to: 'nobody@bounce.test' })).rejects.toBeInstanceOf(NotificationBouncedError);
+    await expect(sut.send({ ...message, to: 'nobody@bounce.test' })).rejects.toBeInstanceOf(
+      NotificationBouncedError,
+    );
     expect(sut.sent).toHaveLength(0);
     sut.close();
   });

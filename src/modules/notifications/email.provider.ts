@@ -36,7 +36,8 @@ export class EmailNotificationProvider implements NotificationProvider {
     private readonly simulation: SimulationOptions,
   ) {
     this.simulated = smtpUrl === undefined;
-    this.transport = smtpUrl === undefined ? createTransport({ jsonTransport: true }) : createTransport(smtpUrl);
+    this.transport =
+      smtpUrl === undefined ? createTransport({ jsonTransport: true }) : createTransport(smtpUrl);
   }
 
   get sent(): readonly RecordedEmail[] {

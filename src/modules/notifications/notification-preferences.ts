@@ -41,7 +41,10 @@ interface UserRow {
  */
 @Injectable()
 export class NotificationPreferencesRepository {
-  async findRecipient(db: DataSource | EntityManager, userId: string): Promise<NotificationRecipient | undefined> {
+  async findRecipient(
+    db: DataSource | EntityManager,
+    userId: string,
+  ): Promise<NotificationRecipient | undefined> {
     const [row] = await db.query<UserRow[]>(
       `SELECT id, email, first_name, phone, preferred_language, notification_preferences
        FROM users WHERE id = $1 AND deleted_at IS NULL`,

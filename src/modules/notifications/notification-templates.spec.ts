@@ -1,4 +1,9 @@
-import { LANGUAGES, NotificationTemplates, TEMPLATE_NAMES, TemplateDataError } from './notification-templates';
+import {
+  LANGUAGES,
+  NotificationTemplates,
+  TEMPLATE_NAMES,
+  TemplateDataError,
+} from './notification-templates';
 
 const ORDER = {
   orderNumber: 'AOP-1001',
@@ -62,8 +67,8 @@ describe(NotificationTemplates.name, () => {
   });
 
   it('refuses data missing a variable the template needs', () => {
-    expect(() => sut.render('shipping-update', 'en', 'email', { orderNumber: 'X', customerName: 'Y' })).toThrow(
-      TemplateDataError,
-    );
+    expect(() =>
+      sut.render('shipping-update', 'en', 'email', { orderNumber: 'X', customerName: 'Y' }),
+    ).toThrow(TemplateDataError);
   });
 });

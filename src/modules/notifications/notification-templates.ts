@@ -24,10 +24,21 @@ export const TEMPLATES = {
     priority: 'critical',
     variables: ['orderNumber', 'customerName', 'totalAmount', 'currency'],
   },
-  'order-cancelled': { version: 1, priority: 'critical', variables: ['orderNumber', 'customerName', 'currency'] },
-  'shipping-update': { version: 1, priority: 'normal', variables: ['orderNumber', 'customerName', 'trackingNumber'] },
+  'order-cancelled': {
+    version: 1,
+    priority: 'critical',
+    variables: ['orderNumber', 'customerName', 'currency'],
+  },
+  'shipping-update': {
+    version: 1,
+    priority: 'normal',
+    variables: ['orderNumber', 'customerName', 'trackingNumber'],
+  },
   welcome: { version: 1, priority: 'normal', variables: ['customerName'] },
-} as const satisfies Record<string, { version: number; priority: NotificationPriority; variables: readonly string[] }>;
+} as const satisfies Record<
+  string,
+  { version: number; priority: NotificationPriority; variables: readonly string[] }
+>;
 
 export type TemplateName = keyof typeof TEMPLATES;
 export const TEMPLATE_NAMES = Object.keys(TEMPLATES) as TemplateName[];

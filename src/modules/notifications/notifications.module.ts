@@ -27,7 +27,11 @@ function simulationOf(config: AppConfig, salt: number) {
       provide: EmailNotificationProvider,
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) =>
-        new EmailNotificationProvider(config.notification.emailFrom, config.notification.smtpUrl, simulationOf(config, 0)),
+        new EmailNotificationProvider(
+          config.notification.emailFrom,
+          config.notification.smtpUrl,
+          simulationOf(config, 0),
+        ),
     },
     {
       provide: SmsNotificationProvider,

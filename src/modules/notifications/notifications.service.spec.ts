@@ -32,9 +32,10 @@ describe(NotificationsService.name, () => {
 
   const request = (req: NotificationRequest) => app.dataSource.transaction((tx) => sut.request(tx, req));
   const outboxFor = (notificationId: string) =>
-    app.dataSource.query(`SELECT payload FROM outbox_events WHERE event_type = 'NotificationRequested' AND aggregate_id = $1`, [
-      notificationId,
-    ]);
+    app.dataSource.query(
+      `SELECT payload FROM outbox_events WHERE event_type = 'NotificationRequested' AND aggregate_id = $1`,
+      [notificationId],
+    );
   const prefs = () => app.get(NotificationPreferencesRepository);
 
   describe('request', () => {
@@ -98,9 +99,19 @@ describe(NotificationsService.name, () => {
     it('skips marketing for users who opted out of marketing only', async () => {
       const user = await createCustomer(app.dataSource);
       await prefs().update(app.dataSource, user.id, { marketingOptOut: true });
-      const [marketing] = await request({ userId: user.id, template: 'welcome', data: {}, priority: 'marketing' });
+      const [marketing] = await request({
+        userId: user.id,
+        template: 'welcome',
+        data: {},
+        priority: 'marketing',
+      });
       expect(marketing.status).toBe('SKIPPED');
-      const [normal] = await request({ userId: user.id, template: 'welcome', data: {}, dedupeKey: `w2:${user.id}` });
+      const [normal] = await request({
+        userId: user.id,
+        template: 'welcome',
+        data: {},
+        dedupeKey: `w2:${user.id}`,
+      });
       expect(normal.status).toBe('QUEUED');
     });
 
@@ -135,7 +146,11 @@ describe(NotificationsService.name, () => {
       const user = await createCustomer(app.dataSource, { email: `gone-${randomUUID()}@bounce.test` });
       const [queued] = await request({ userId: user.id, template: 'welcome', data: {} });
       const bounced = await sut.deliver(queued.id);
-      expect(bounced).toMatchObject({ status: 'BOUNCED', attempts: 1, lastError: expect.stringMatching(/550/) });
+      expect(bounced).toMatchObject({
+        status: 'BOUNCED',
+        attempts: 1,
+        lastError: expect.stringMatching(/550/),
+      });
       expect(await sut.deliver(queued.id)).toMatchObject({ status: 'BOUNCED', attempts: 1 });
     });
 
@@ -148,14 +163,22 @@ describe(NotificationsService.name, () => {
       const order = await createOrder(app.dataSource, { userId: user.id });
       const [sms] = await request({ userId: user.id, orderId: order.id, ...CONFIRMATION });
       expect(sms.channel).toBe('sms');
-      expect(await sut.deliver(sms.id)).toMatchObject({ status: 'FAILED', lastError: expect.stringMatching(/E\.164/) });
+      expect(await sut.deliver(sms.id)).toMatchObject({
+        status: 'FAILED',
+        lastError: expect.stringMatching(/E\.164/),
+      });
     });
 
     it('lets a user receive at most the hourly limit of non-critical messages', async () => {
       const user = await createCustomer(app.dataSource);
       const statuses: string[] = [];
       for (const n of [1, 2, 3]) {
-        const [queued] = await request({ userId: user.id, template: 'welcome', data: {}, dedupeKey: `rl${n}:${user.id}` });
+        const [queued] = await request({
+          userId: user.id,
+          template: 'welcome',
+          data: {},
+          dedupeKey: `rl${n}:${user.id}`,
+        });
         statuses.push((await sut.deliver(queued.id)).status);
       }
       expect(statuses).toEqual(['SENT', 'SENT', 'SKIPPED']);
@@ -172,8 +195,16 @@ describe(NotificationsService.name, () => {
         firstName: 'Grace',
         language: 'en',
       });
-      expect((await sut.onUserRegistered({ userId: user.id, email: user.email, firstName: 'Grace', language: 'en' }))[0])
-        .toMatchObject({ id: welcome.id, duplicate: true });
+      expect(
+        (
+          await sut.onUserRegistered({
+            userId: user.id,
+            email: user.email,
+            firstName: 'Grace',
+            language: 'en',
+          })
+        )[0],
+      ).toMatchObject({ id: welcome.id, duplicate: true });
       const sent = await sut.deliver(welcome.id);
       expect(sent.subject).toBe('Welcome, Grace!');
     });
@@ -201,7 +232,10 @@ describe(NotificationsService.name, () => {
         lastError: expect.stringMatching(/421/),
       });
       await service.markFailed(queued.id, 'attempts exhausted');
-      expect(await service.findById(queued.id)).toMatchObject({ status: 'FAILED', lastError: 'attempts exhausted' });
+      expect(await service.findById(queued.id)).toMatchObject({
+        status: 'FAILED',
+        lastError: 'attempts exhausted',
+      });
     });
   });
 

@@ -15,7 +15,12 @@ import {
 } from './notification-provider';
 import { NotificationPreferencesRepository, NotificationRecipient } from './notification-preferences';
 import { NotificationRateLimiter } from './notification-rate-limiter';
-import { NotificationPriority, NotificationTemplates, TemplateName, TEMPLATES } from './notification-templates';
+import {
+  NotificationPriority,
+  NotificationTemplates,
+  TemplateName,
+  TEMPLATES,
+} from './notification-templates';
 
 export interface NotificationRequest {
   userId: string;
@@ -93,7 +98,10 @@ export class NotificationsService {
   async request(tx: EntityManager, request: NotificationRequest): Promise<RequestedNotification[]> {
     const recipient = await this.preferences.findRecipient(tx, request.userId);
     if (!recipient) {
-      this.logger.warn({ userId: request.userId, template: request.template }, 'notification for unknown user');
+      this.logger.warn(
+        { userId: request.userId, template: request.template },
+        'notification for unknown user',
+      );
       return [];
     }
     const priority = request.priority ?? TEMPLATES[request.template].priority;
@@ -101,7 +109,17 @@ export class NotificationsService {
     const skipReason = optOutReason(recipient, priority);
     const channels = skipReason ? [] : channelsFor(recipient, priority);
     if (channels.length === 0) {
-      return [await this.insert(tx, request, recipient, priority, 'email', `${dedupeBase}:email`, skipReason ?? 'no channel enabled')];
+      return [
+        await this.insert(
+          tx,
+          request,
+          recipient,
+          priority,
+          'email',
+          `${dedupeBase}:email`,
+          skipReason ?? 'no channel enabled',
+        ),
+      ];
     }
     const results: RequestedNotification[] = [];
     for (const channel of channels) {
@@ -119,9 +137,13 @@ export class NotificationsService {
         [notificationId],
       );
       if (!row) {
-        const [exists] = await tx.query<unknown[]>(`SELECT 1 FROM notifications WHERE id = $1`, [notificationId]);
+        const [exists] = await tx.query<unknown[]>(`SELECT 1 FROM notifications WHERE id = $1`, [
+          notificationId,
+        ]);
         if (exists) {
-          throw new TransientNotificationError(`Notification ${notificationId} is being delivered elsewhere.`);
+          throw new TransientNotificationError(
+            `Notification ${notificationId} is being delivered elsewhere.`,
+          );
         }
         throw new NotFoundError(`Notification ${notificationId} does not exist.`);
       }
@@ -158,7 +180,9 @@ export class NotificationsService {
     });
     if (retry) {
       this.outcomes.inc({ channel: record.channel, outcome: 'retry' });
-      throw retry instanceof TransientNotificationError ? retry : new TransientNotificationError(String(retry));
+      throw retry instanceof TransientNotificationError
+        ? retry
+        : new TransientNotificationError((retry as Error).message);
     }
     return record;
   }
@@ -184,7 +208,11 @@ export class NotificationsService {
   /** Handler for the UserRegistered outbox event (wired by the worker): the welcome message. */
   async onUserRegistered(event: DomainEventPayloads['UserRegistered']): Promise<RequestedNotification[]> {
     return this.dataSource.transaction((tx) =>
-      this.request(tx, { userId: event.userId, template: 'welcome', data: { customerName: event.firstName } }),
+      this.request(tx, {
+        userId: event.userId,
+        template: 'welcome',
+        data: { customerName: event.firstName },
+      }),
     );
   }
 
@@ -284,7 +312,10 @@ function optOutReason(recipient: NotificationRecipient, priority: NotificationPr
 }
 
 /** The enabled channels; a critical message falls back to email when the person turned every channel off. */
-function channelsFor(recipient: NotificationRecipient, priority: NotificationPriority): NotificationChannel[] {
+function channelsFor(
+  recipient: NotificationRecipient,
+  priority: NotificationPriority,
+): NotificationChannel[] {
   const channels: NotificationChannel[] = [];
   if (recipient.channels.email) {
     channels.push('email');
