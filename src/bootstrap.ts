@@ -65,7 +65,8 @@ export async function createApplication(
       trustProxy: config.http.trustProxy,
       forceCloseConnections: 'idle',
     }),
-    { logger: nestLogger },
+    // rawBody keeps the exact bytes beside the parsed JSON: the payment webhook's HMAC is over them.
+    { logger: nestLogger, rawBody: true },
   );
   await configureHttp(http, config);
   await http.init();

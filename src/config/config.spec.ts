@@ -16,6 +16,17 @@ describe(loadConfig.name, () => {
         latencyMaxMs: 2000,
         fraudLimit: 1000,
       });
+      expect(sut.payment).toMatchObject({
+        dropResponseRate: 0,
+        bankTransferSettleMs: 5000,
+        webhookUrl: 'http://127.0.0.1:3000/api/v1/payments/webhook',
+        breaker: { timeoutMs: 5000, errorThresholdPercent: 50, resetTimeoutMs: 30000, volumeThreshold: 10 },
+      });
+      expect(sut.notification).toMatchObject({
+        successRate: 0.95,
+        smtpUrl: undefined,
+        perUserHourlyLimit: 20,
+      });
       expect(sut.inventory.reservationTtlSeconds).toBe(900);
       expect(sut.saga.timeoutSeconds).toBe(600);
       expect(sut.rateLimit.perMinute).toBe(1200);
@@ -130,6 +141,25 @@ describe(loadConfig.name, () => {
           'RESERVATION_EXPIRY_INTERVAL_MS="0" must be an integer between 100 and 3600000',
           'RESERVATION_EXPIRY_BATCH_SIZE="x" must be an integer between 1 and 10000',
         ],
+      );
+    });
+
+    it('refuses a breaker timeout the normal gateway latency could reach, and a non-SMTP SMTP_URL', () => {
+      expect(
+        problemsOf({
+          PAYMENT_LATENCY_MAX_MS: '3000',
+          PAYMENT_BREAKER_TIMEOUT_MS: '3000',
+          SMTP_URL: 'http://mail',
+        }),
+      ).toEqual([
+        'SMTP_URL must use one of the protocols smtp:, smtps: (got http:)',
+        'PAYMENT_BREAKER_TIMEOUT_MS must exceed PAYMENT_LATENCY_MAX_MS',
+      ]);
+    });
+
+    it('requires the webhook secret in production', () => {
+      expect(problemsOf({ NODE_ENV: 'production' })).toEqual(
+        expect.arrayContaining(['PAYMENT_WEBHOOK_SECRET is required when NODE_ENV=production']),
       );
     });
 

@@ -65,6 +65,32 @@ export interface AppConfig {
     latencyMaxMs: number;
     fraudLimit: number;
     randomSeed: number | undefined;
+    /** Share of successful charges whose answer the mock drops (the charge happens, the caller times out). */
+    dropResponseRate: number;
+    /** The mock gateway's own rate limit: token bucket refilled per second, with a burst capacity. */
+    gatewayRatePerSecond: number;
+    gatewayBurst: number;
+    /** How long the mock takes to settle a bank transfer and call the webhook. */
+    bankTransferSettleMs: number;
+    webhookSecret: string;
+    /** Where the mock gateway posts its webhooks; defaults to this service on PORT. */
+    webhookUrl: string;
+    breaker: {
+      timeoutMs: number;
+      errorThresholdPercent: number;
+      resetTimeoutMs: number;
+      volumeThreshold: number;
+    };
+  };
+  notification: {
+    successRate: number;
+    randomSeed: number | undefined;
+    smtpUrl: string | undefined;
+    emailFrom: string;
+    /** Non-critical messages per user per hour; 0 turns the limit off. */
+    perUserHourlyLimit: number;
+    /** Rendered messages the in-memory transports keep for inspection. */
+    keepLastMessages: number;
   };
   inventory: {
     reservationTtlSeconds: number;
@@ -218,6 +244,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (outboxRetryBase > outboxRetryMax) {
     r.problems.push('OUTBOX_RETRY_BASE_DELAY_MS must not exceed OUTBOX_RETRY_MAX_DELAY_MS');
   }
+  const notificationSeedRaw = r.optional('NOTIFICATION_RANDOM_SEED');
+  const notificationSeed =
+    notificationSeedRaw === undefined ? undefined : r.integer('NOTIFICATION_RANDOM_SEED', 0, 0, 2 ** 31 - 1);
+  const port = r.integer('PORT', 3000, 0, 65535);
+  const webhookSecret = r.optional('PAYMENT_WEBHOOK_SECRET');
+  if (production && webhookSecret === undefined) {
+    r.problems.push('PAYMENT_WEBHOOK_SECRET is required when NODE_ENV=production');
+  }
+  const smtpUrl = r.optional('SMTP_URL');
+  if (smtpUrl !== undefined) {
+    r.url('SMTP_URL', smtpUrl, ['smtp:', 'smtps:']);
+  }
+  const breakerTimeoutMs = r.integer('PAYMENT_BREAKER_TIMEOUT_MS', 5000, 10, 120_000);
+  if (breakerTimeoutMs <= latencyMaxMs) {
+    r.problems.push('PAYMENT_BREAKER_TIMEOUT_MS must exceed PAYMENT_LATENCY_MAX_MS');
+  }
 
   const corsRaw = r.string('CORS_ORIGINS', production ? '' : '*');
   const corsOrigins: string[] | true =
@@ -233,7 +275,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     role: r.oneOf<Role>('ROLE', ['api', 'worker', 'all'], 'all'),
     http: {
       host: r.string('HOST', '0.0.0.0'),
-      port: r.integer('PORT', 3000, 0, 65535),
+      port,
       bodyLimitBytes: r.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
       corsOrigins,
       trustProxy: r.boolean('TRUST_PROXY', false),
@@ -295,6 +337,29 @@ export function loadConfig(env: Env = process.env): AppConfig {
       latencyMaxMs,
       fraudLimit: r.number('PAYMENT_FRAUD_LIMIT', 1000, 0, 1e12),
       randomSeed,
+      dropResponseRate: r.number('PAYMENT_DROP_RESPONSE_RATE', 0, 0, 1),
+      gatewayRatePerSecond: r.number('PAYMENT_GATEWAY_RATE_PER_SECOND', 100, 0.001, 1e6),
+      gatewayBurst: r.integer('PAYMENT_GATEWAY_BURST', 100, 1, 1e6),
+      bankTransferSettleMs: r.integer('PAYMENT_BANK_TRANSFER_SETTLE_MS', 5000, 0, 86_400_000),
+      webhookSecret: webhookSecret ?? 'whsec_development_only_change_me',
+      webhookUrl: r.url('PAYMENT_WEBHOOK_URL', `http://127.0.0.1:${port}/api/v1/payments/webhook`, [
+        'http:',
+        'https:',
+      ]),
+      breaker: {
+        timeoutMs: breakerTimeoutMs,
+        errorThresholdPercent: r.integer('PAYMENT_BREAKER_ERROR_THRESHOLD_PERCENT', 50, 1, 100),
+        resetTimeoutMs: r.integer('PAYMENT_BREAKER_RESET_TIMEOUT_MS', 30_000, 10, 3_600_000),
+        volumeThreshold: r.integer('PAYMENT_BREAKER_VOLUME_THRESHOLD', 10, 1, 10_000),
+      },
+    },
+    notification: {
+      successRate: r.number('NOTIFICATION_SUCCESS_RATE', 0.95, 0, 1),
+      randomSeed: notificationSeed,
+      smtpUrl,
+      emailFrom: r.string('EMAIL_FROM', 'Async Orders <no-reply@async-orders.local>'),
+      perUserHourlyLimit: r.integer('NOTIFICATION_USER_HOURLY_LIMIT', 20, 0, 1_000_000),
+      keepLastMessages: r.integer('NOTIFICATION_KEEP_LAST_MESSAGES', 100, 0, 10_000),
     },
     inventory: {
       reservationTtlSeconds: r.integer('RESERVATION_TTL_SECONDS', 900, 1, 7 * 86_400),

@@ -1,0 +1,60 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsOptional, IsPhoneNumber, ValidateIf, ValidateNested } from 'class-validator';
+import { Language, LANGUAGES } from './notification-templates';
+
+export class NotificationChannelsDto {
+  @ApiProperty({ example: true })
+  @IsBoolean()
+  email!: boolean;
+
+  @ApiProperty({ example: false })
+  @IsBoolean()
+  sms!: boolean;
+}
+
+export class NotificationPreferencesDto {
+  @ApiProperty({ type: NotificationChannelsDto })
+  channels!: NotificationChannelsDto;
+
+  @ApiProperty({ enum: LANGUAGES, example: 'en' })
+  language!: Language;
+
+  @ApiProperty({ description: 'Only critical messages (order confirmation, payment failure, cancellation)' })
+  nonCriticalOptOut!: boolean;
+
+  @ApiProperty({ description: 'No marketing messages' })
+  marketingOptOut!: boolean;
+
+  @ApiProperty({ type: String, nullable: true, example: '+14155552671', description: 'E.164, for SMS' })
+  phone!: string | null;
+}
+
+/** A partial update: fields left out keep their value; `phone: null` removes the number. */
+export class UpdateNotificationPreferencesDto {
+  @ApiPropertyOptional({ type: NotificationChannelsDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => NotificationChannelsDto)
+  channels?: NotificationChannelsDto;
+
+  @ApiPropertyOptional({ enum: LANGUAGES })
+  @IsOptional()
+  @IsIn(LANGUAGES)
+  language?: Language;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  nonCriticalOptOut?: boolean;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  marketingOptOut?: boolean;
+
+  @ApiPropertyOptional({ type: String, nullable: true, example: '+14155552671' })
+  @ValidateIf((_, value) => value !== null && value !== undefined)
+  @IsPhoneNumber(undefined, { message: 'phone must be an E.164 number such as +14155552671' })
+  phone?: string | null;
+}
