@@ -1,0 +1,148 @@
+import { PgbenchResult } from './pgbench';
+import { EndToEndPhase, EndToEndRun } from './e2e';
+import { LoadResult } from './load';
+import { ProbeSummary } from './metrics-probe';
+import { ProcessMemory } from './service';
+
+export interface HttpPhaseResult {
+  name: string;
+  load: LoadResult;
+  api: ProbeSummary;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt?: string;
+  label?: string;
+  profile: 'quick' | 'full';
+  options: Record<string, unknown>;
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    postgres: string;
+    redis: string;
+    loadAverageAtStart: number[];
+  };
+  pgbench?: PgbenchResult;
+  http: HttpPhaseResult[];
+  endToEnd: EndToEndRun[];
+  memory: ({ process: string } & ProcessMemory)[];
+  notes: string[];
+}
+
+const f0 = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : n.toFixed(0));
+const f1 = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : n.toFixed(1));
+const ms = (n: number | null | undefined): string =>
+  n === null || n === undefined ? '–' : n < 10 ? n.toFixed(1) : n.toFixed(0);
+
+/** The results as a Markdown table: readable in a terminal, pasted as is into the README. */
+export function renderTable(results: BenchResults): string {
+  const reference = results.pgbench?.tps;
+  const ratio = (value: number | null | undefined): string =>
+    reference && value ? `${(value / reference).toFixed(2)}` : '–';
+  const rows: string[][] = [];
+  if (results.pgbench) {
+    const p = results.pgbench;
+    rows.push([
+      `pgbench: the order statement, ${p.clients} clients (-M ${p.mode})`,
+      `${f0(p.tps)} tps`,
+      '1.00',
+      `avg ${ms(p.latencyAvgMs)}`,
+      `${p.failed} failed`,
+      '',
+    ]);
+  }
+  for (const h of results.http) {
+    const l = h.load;
+    rows.push([
+      `${h.name}, ${l.connections} connections`,
+      `${f0(l.rps)} req/s`,
+      ratio(l.rps),
+      `${ms(l.latencyMs.p50)} / ${ms(l.latencyMs.p95)} / ${ms(l.latencyMs.p99)}`,
+      `${l.non2xx + l.errors}`,
+      ms(h.api.eventLoopP99MaxMs),
+    ]);
+  }
+  for (const run of results.endToEnd) {
+    rows.push(...endToEndRows(run, ratio));
+  }
+  const header = [
+    'figure',
+    'throughput',
+    '× pgbench',
+    'latency p50 / p95 / p99 (ms)',
+    'errors',
+    'api loop lag p99 max (ms)',
+  ];
+  const lines = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`);
+  const memory = results.memory.map((m) => `${m.process} ${f0(m.peakRssMiB)} MiB`).join(', ');
+  return [
+    lines.join('\n'),
+    '',
+    `Peak RSS (VmHWM): ${memory || '–'}`,
+    ...results.notes.map((n) => `Note: ${n}`),
+  ].join('\n');
+}
+
+function endToEndRows(run: EndToEndRun, ratio: (v: number | null | undefined) => string): string[][] {
+  const rows: string[][] = [];
+  const b = run.burst;
+  const outcome = (p: EndToEndPhase): string =>
+    p.settle.incomplete
+      ? `${p.settle.settled}/${p.settle.total} settled (${p.settle.incomplete})`
+      : `${p.stats.orders} settled`;
+  const statuses = (p: EndToEndPhase): string =>
+    Object.entries(p.stats.byStatus)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ');
+  rows.push([
+    `E2E ${run.label}: ${b.submit.requests} orders submitted at once (64 conn)`,
+    `${f0(b.submit.rps)} accepted/s`,
+    ratio(b.submit.rps),
+    `${ms(b.submit.latencyMs.p50)} / ${ms(b.submit.latencyMs.p95)} / ${ms(b.submit.latencyMs.p99)}`,
+    `${b.submit.non2xx + b.submit.errors}`,
+    ms(b.api.eventLoopP99MaxMs),
+  ]);
+  rows.push([
+    `E2E ${run.label}: through the saga (${outcome(b)}; ${statuses(b)}; dead letters ${b.stats.deadLetters})`,
+    b.ordersPerSecond ? `${f0(b.ordersPerSecond)} orders/s in ${f1(b.stats.spanSeconds)} s` : '–',
+    ratio(b.ordersPerSecond),
+    b.stats.confirmMs
+      ? `submit→CONFIRMED ${ms(b.stats.confirmMs.p50)} / ${ms(b.stats.confirmMs.p95)} / ${ms(b.stats.confirmMs.p99)}`
+      : '–',
+    '',
+    '',
+  ]);
+  rows.push([
+    `E2E ${run.label}: outbox commit→enqueue (burst)`,
+    '',
+    '',
+    b.stats.outboxLagMs ? `${ms(b.stats.outboxLagMs.p50)} / – / ${ms(b.stats.outboxLagMs.p99)}` : '–',
+    '',
+    '',
+  ]);
+  const s = run.steady;
+  if (s) {
+    rows.push([
+      `E2E ${run.label}: steady ${s.rate} orders/s for ${f0(s.submit.seconds)} s (${outcome(s)})`,
+      `${f0(s.submit.rps)} accepted/s`,
+      '',
+      s.stats.confirmMs
+        ? `submit→CONFIRMED ${ms(s.stats.confirmMs.p50)} / ${ms(s.stats.confirmMs.p95)} / ${ms(s.stats.confirmMs.p99)}`
+        : '–',
+      `${s.submit.non2xx + s.submit.errors}`,
+      ms(s.api.eventLoopP99MaxMs),
+    ]);
+    rows.push([
+      `E2E ${run.label}: outbox commit→enqueue (steady)`,
+      '',
+      '',
+      s.stats.outboxLagMs ? `${ms(s.stats.outboxLagMs.p50)} / – / ${ms(s.stats.outboxLagMs.p99)}` : '–',
+      '',
+      '',
+    ]);
+  }
+  return rows;
+}
