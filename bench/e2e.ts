@@ -10,6 +10,8 @@ export interface EndToEndPhase {
   /** Orders settled per second, first order created → last order settled. */
   ordersPerSecond: number | null;
   api: ProbeSummary;
+  /** CPU time per settled order, from submit to settled: the api's and all workers' together. */
+  cpuMsPerOrder: { api: number | null; workers: number | null };
 }
 
 export interface EndToEndRun {
@@ -26,6 +28,8 @@ interface Context {
   products: number;
   stallSeconds: number;
   settleTimeoutSeconds: number;
+  /** CPU seconds used so far by the api process and by the worker processes (summed). */
+  cpu: () => { api: number | undefined; workers: number | undefined };
 }
 
 async function phase(
@@ -34,6 +38,7 @@ async function phase(
 ): Promise<EndToEndPhase> {
   const ids: string[] = [];
   const probe = new MetricsProbe(ctx.apiUrl).start();
+  const cpuBefore = ctx.cpu();
   const submit = await runLoad({
     url: ctx.apiUrl,
     connections: load.connections,
@@ -45,10 +50,25 @@ async function phase(
   });
   const settle = await ctx.db.waitSettled(ids, ctx.stallSeconds, ctx.settleTimeoutSeconds);
   const api = await probe.stop();
+  const cpuAfter = ctx.cpu();
   const stats = await ctx.db.orderStats(ids);
+  const perOrder = (before: number | undefined, after: number | undefined): number | null =>
+    before !== undefined && after !== undefined && settle.settled > 0
+      ? ((after - before) * 1000) / settle.settled
+      : null;
   const ordersPerSecond =
     settle.incomplete === undefined && stats.spanSeconds ? stats.orders / stats.spanSeconds : null;
-  return { submit, settle, stats, ordersPerSecond, api };
+  return {
+    submit,
+    settle,
+    stats,
+    ordersPerSecond,
+    api,
+    cpuMsPerOrder: {
+      api: perOrder(cpuBefore.api, cpuAfter.api),
+      workers: perOrder(cpuBefore.workers, cpuAfter.workers),
+    },
+  };
 }
 
 /**

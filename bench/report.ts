@@ -8,6 +8,8 @@ export interface HttpPhaseResult {
   name: string;
   load: LoadResult;
   api: ProbeSummary;
+  /** CPU time the api process spent per request: robust to the noise of a shared machine. */
+  apiCpuMsPerRequest: number | null;
 }
 
 export interface BenchResults {
@@ -63,6 +65,7 @@ export function renderTable(results: BenchResults): string {
       `${ms(l.latencyMs.p50)} / ${ms(l.latencyMs.p95)} / ${ms(l.latencyMs.p99)}`,
       `${l.non2xx + l.errors}`,
       ms(h.api.eventLoopP99MaxMs),
+      h.apiCpuMsPerRequest === null ? '–' : h.apiCpuMsPerRequest.toFixed(2),
     ]);
   }
   for (const run of results.endToEnd) {
@@ -76,7 +79,8 @@ export function renderTable(results: BenchResults): string {
     'errors',
     'api loop lag p99 max (ms)',
   ];
-  const lines = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`);
+  const padded = rows.map((r) => [...r, ...Array<string>(Math.max(0, header.length - r.length)).fill('')]);
+  const lines = [header, header.map(() => '---'), ...padded].map((r) => `| ${r.join(' | ')} |`);
   const memory = results.memory.map((m) => `${m.process} ${f0(m.peakRssMiB)} MiB`).join(', ');
   return [
     lines.join('\n'),
@@ -85,6 +89,11 @@ export function renderTable(results: BenchResults): string {
     ...results.notes.map((n) => `Note: ${n}`),
   ].join('\n');
 }
+
+const cpuPerOrder = (p: EndToEndPhase): string =>
+  p.cpuMsPerOrder.api === null
+    ? '–'
+    : `${p.cpuMsPerOrder.api.toFixed(2)} (+ workers ${p.cpuMsPerOrder.workers?.toFixed(2) ?? '–'}) per order`;
 
 function endToEndRows(run: EndToEndRun, ratio: (v: number | null | undefined) => string): string[][] {
   const rows: string[][] = [];
@@ -114,6 +123,7 @@ function endToEndRows(run: EndToEndRun, ratio: (v: number | null | undefined) =>
       : '–',
     '',
     '',
+    cpuPerOrder(b),
   ]);
   rows.push([
     `E2E ${run.label}: outbox commit→enqueue (burst)`,

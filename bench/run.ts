@@ -16,7 +16,7 @@ import { MetricsProbe } from './metrics-probe';
 import { BenchOptions, parseOptions } from './options';
 import { runPgbench } from './pgbench';
 import { BenchResults, HttpPhaseResult, renderTable } from './report';
-import { ServiceProcess, ServiceRole } from './service';
+import { readCpuSeconds, ServiceProcess, ServiceRole } from './service';
 import {
   HttpRequestSpec,
   mintTokens,
@@ -214,8 +214,19 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
   const http = async (name: string, connections: number, next: () => HttpRequestSpec): Promise<void> => {
     step(`${name}: ${connections} connections, ${o.duration} s`);
     const probe = new MetricsProbe(api.url).start();
+    const cpuBefore = readCpuSeconds(api.pid);
     const load = await runLoad({ url: api.url, connections, duration: o.duration, next });
-    const phase: HttpPhaseResult = { name, load, api: await probe.stop() };
+    const cpuAfter = readCpuSeconds(api.pid);
+    const cpuMsPerRequest =
+      cpuBefore !== undefined && cpuAfter !== undefined && load.requests > 0
+        ? ((cpuAfter - cpuBefore) * 1000) / load.requests
+        : null;
+    const phase: HttpPhaseResult = {
+      name,
+      load,
+      api: await probe.stop(),
+      apiCpuMsPerRequest: cpuMsPerRequest,
+    };
     results.http.push(phase);
   };
   if (phases.has('post')) {
@@ -273,6 +284,15 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
           products: o.products,
           stallSeconds: o.stallSeconds,
           settleTimeoutSeconds: o.settleTimeoutSeconds,
+          cpu: () => ({
+            api: readCpuSeconds(api.pid),
+            workers: o.all
+              ? 0
+              : workers.reduce<number | undefined>((sum, w) => {
+                  const used = readCpuSeconds(w.pid);
+                  return sum === undefined || used === undefined ? undefined : sum + used;
+                }, 0),
+          }),
         },
         { label, workers: count, orders: o.orders, rate: o.rate, duration: o.duration },
       );

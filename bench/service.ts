@@ -24,6 +24,21 @@ export function readMemory(pid: number): ProcessMemory | undefined {
   }
 }
 
+/** CPU seconds (user + system) a live process has used; undefined once it has gone. */
+export function readCpuSeconds(pid: number): number | undefined {
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** One `node dist/main.js` child, started the production way, with its output in a log file. */
 export class ServiceProcess {
   private exited: { code: number | null; signal: string | null } | undefined;
