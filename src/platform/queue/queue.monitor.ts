@@ -40,7 +40,7 @@ export class QueueMonitor implements OnModuleInit, OnApplicationShutdown {
       registers: [metrics.registry],
     });
     this.openDeadLetters = new Gauge({
-      name: 'aop_dead_letters_open',
+      name: 'aop_dead_letters',
       help: 'Dead letters waiting for an admin decision, per queue (sampled)',
       labelNames: ['queue'],
       registers: [metrics.registry],
