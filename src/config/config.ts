@@ -114,7 +114,8 @@ export interface AppConfig {
   };
   rateLimit: { perMinute: number };
   log: { level: string };
-  metrics: { token: string | undefined };
+  /** `workerPort`: where a ROLE=worker process serves /metrics; unset = it listens on nothing. */
+  metrics: { token: string | undefined; workerPort: number | undefined };
   /** /health/detailed thresholds: crossing one reports the check as `up` with `degraded: true`. */
   health: { heapLimitBytes: number; rssLimitBytes: number; diskMinFreeRatio: number };
   startup: { connectTimeoutMs: number };
@@ -400,7 +401,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     log: {
       level: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     },
-    metrics: { token: r.optional('METRICS_TOKEN') },
+    metrics: {
+      token: r.optional('METRICS_TOKEN'),
+      workerPort:
+        r.optional('WORKER_METRICS_PORT') === undefined
+          ? undefined
+          : r.integer('WORKER_METRICS_PORT', 9464, 1, 65535),
+    },
     health: {
       heapLimitBytes: r.integer('HEALTH_HEAP_LIMIT_MB', 512, 1, 1_048_576) * MIB,
       rssLimitBytes: r.integer('HEALTH_RSS_LIMIT_MB', 1024, 1, 1_048_576) * MIB,

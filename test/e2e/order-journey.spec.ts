@@ -4,9 +4,10 @@ import { createUserWithToken } from '../factories/user.factory';
 import { eventually } from '../support/eventually';
 import { createIsolatedDatabase, isolatedQueuePrefix } from '../support/isolation';
 import { LogCapture } from '../support/log-capture';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text';
 import { startTestApp, TestApp } from '../support/test-app';
 
-describe('Correlation across one order’s journey', () => {
+describe('One order’s journey: logs and metrics', () => {
   const logs = new LogCapture();
   let sut: TestApp;
   let db: { url: string; drop: () => Promise<void> };
@@ -19,6 +20,7 @@ describe('Correlation across one order’s journey', () => {
       QUEUE_PREFIX: isolatedQueuePrefix('corr'),
       PAYMENT_SUCCESS_RATE: '1',
       PAYMENT_TRANSIENT_FAILURE_RATE: '0',
+      QUEUE_METRICS_INTERVAL_MS: '100',
     };
     sut = await startTestApp(env, [], {
       logger: createRootLogger({ env: 'test', log: { level: 'debug' }, role: 'all' }, logs),
@@ -72,5 +74,51 @@ describe('Correlation across one order’s journey', () => {
     expect(logs.lines.some((l) => l.correlationId === 'checkout-7f3a' && l.msg === 'request completed')).toBe(
       true,
     );
+  });
+
+  it('leaves business and pipeline series with sensible values in /metrics', async () => {
+    // Runs after the order above was confirmed and its confirmation sent.
+    const samples = await eventually(async () => {
+      const text = (await sut.http().get('/metrics').expect(200)).text;
+      const parsed = parsePrometheusText(text);
+      return (sampleValue(parsed, 'aop_notifications_total', { channel: 'email', outcome: 'sent' }) ?? 0) >= 1
+        ? parsed
+        : undefined;
+    });
+
+    expect(sampleValue(samples, 'aop_orders_created_total')).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(samples, 'aop_orders_finished_total', { status: 'CONFIRMED' })).toBeGreaterThanOrEqual(
+      1,
+    );
+    const durationSum = sampleValue(samples, 'aop_order_duration_seconds_sum', { status: 'CONFIRMED' })!;
+    expect(durationSum).toBeGreaterThan(0);
+    expect(durationSum).toBeLessThan(30);
+    expect(
+      sampleValue(samples, 'aop_saga_step_duration_seconds_count', {
+        step: 'reserveInventory',
+        outcome: 'completed',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(samples, 'aop_payments_total', { outcome: 'succeeded' })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(samples, 'aop_outbox_relay_lag_seconds_count')).toBeGreaterThanOrEqual(3);
+    expect(
+      sampleValue(samples, 'aop_http_request_duration_seconds_count', {
+        method: 'POST',
+        route: '/api/v1/orders',
+        status_code: '202',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sampleValue(samples, 'aop_jobs_total', {
+        queue: 'order-processing',
+        job: 'advance-saga',
+        outcome: 'completed',
+      }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(sampleValue(samples, 'aop_circuit_breaker_state', { breaker: 'payment-gateway' })).toBe(0);
+    expect(samples.some((s) => s.name === 'aop_queue_jobs' && s.labels.queue === 'order-processing')).toBe(
+      true,
+    );
+    expect(sampleValue(samples, 'aop_outbox_pending_events')).toBe(0);
   });
 });
