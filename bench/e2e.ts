@@ -10,6 +10,8 @@ export interface EndToEndPhase {
   /** Orders settled per second, first order created → last order settled. */
   ordersPerSecond: number | null;
   api: ProbeSummary;
+  /** One per worker process (served on WORKER_METRICS_PORT). */
+  workers: ProbeSummary[];
   /** CPU time per settled order, from submit to settled: the api's and all workers' together. */
   cpuMsPerOrder: { api: number | null; workers: number | null };
 }
@@ -29,6 +31,7 @@ interface Context {
   stallSeconds: number;
   settleTimeoutSeconds: number;
   /** CPU seconds used so far by the api process and by the worker processes (summed). */
+  workerUrls: string[];
   cpu: () => { api: number | undefined; workers: number | undefined };
 }
 
@@ -38,6 +41,7 @@ async function phase(
 ): Promise<EndToEndPhase> {
   const ids: string[] = [];
   const probe = new MetricsProbe(ctx.apiUrl).start();
+  const workerProbes = ctx.workerUrls.map((url) => new MetricsProbe(url).start());
   const cpuBefore = ctx.cpu();
   const submit = await runLoad({
     url: ctx.apiUrl,
@@ -50,6 +54,7 @@ async function phase(
   });
   const settle = await ctx.db.waitSettled(ids, ctx.stallSeconds, ctx.settleTimeoutSeconds);
   const api = await probe.stop();
+  const workers = await Promise.all(workerProbes.map((p) => p.stop()));
   const cpuAfter = ctx.cpu();
   const stats = await ctx.db.orderStats(ids);
   const perOrder = (before: number | undefined, after: number | undefined): number | null =>
@@ -64,6 +69,7 @@ async function phase(
     stats,
     ordersPerSecond,
     api,
+    workers,
     cpuMsPerOrder: {
       api: perOrder(cpuBefore.api, cpuAfter.api),
       workers: perOrder(cpuBefore.workers, cpuAfter.workers),

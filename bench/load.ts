@@ -36,9 +36,10 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
       {
         url: spec.url,
         connections: spec.connections,
-        duration: spec.duration,
-        amount: spec.amount,
-        overallRate: spec.overallRate,
+        // autocannon refuses keys that are present but undefined.
+        ...(spec.duration !== undefined ? { duration: spec.duration } : {}),
+        ...(spec.amount !== undefined ? { amount: spec.amount } : {}),
+        ...(spec.overallRate !== undefined ? { overallRate: spec.overallRate } : {}),
         timeout: 30,
         requests: [
           {

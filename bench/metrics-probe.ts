@@ -39,6 +39,7 @@ export class MetricsProbe {
     this.timer = setInterval(() => {
       this.inFlight ??= this.scrape(true).finally(() => (this.inFlight = undefined));
     }, intervalMs);
+    this.timer.unref();
     return this;
   }
 

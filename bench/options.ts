@@ -48,7 +48,7 @@ const HELP = `npm run bench -- [options]
   --pgbench-clients <n> pgbench clients (default 32)
   --only <phases>       comma-separated subset of ${PHASES.join(',')}
   --env KEY=VALUE       extra environment for the service (repeatable)
-  --cpu-prof            write a CPU profile of the api to bench/results/profiles/
+  --cpu-prof            write CPU profiles of the service processes to bench/results/profiles/
   --port <n>            first port to use (default 3200)
   --skip-build          do not run npm run build
   --keep                keep the database and Redis keys (debugging)

@@ -69,12 +69,19 @@ class Bench {
     };
   }
 
-  start(name: string, role: ServiceRole, port: number, poolSize: number, profile = false): ServiceProcess {
+  start(
+    name: string,
+    role: ServiceRole,
+    port: number,
+    poolSize: number,
+    extraEnv: Record<string, string> = {},
+    profile = false,
+  ): ServiceProcess {
     const service = ServiceProcess.start({
       name,
       role,
       port,
-      env: this.serviceEnv(poolSize),
+      env: { ...this.serviceEnv(poolSize), ...extraEnv },
       cwd: ROOT,
       logDir: this.logDir,
       nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS_DIR, 'profiles')}`] : [],
@@ -99,6 +106,9 @@ class Bench {
         'worker',
         this.options.basePort + 10 + i,
         this.options.workerPoolSize,
+        {
+          WORKER_METRICS_PORT: String(this.options.basePort + 20 + i),
+        },
       ),
     );
     const listening = async (): Promise<boolean> => {
@@ -199,7 +209,7 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
 
   const tokens = mintTokens(bench.jwtSecret, o.users);
   const apiRole: ServiceRole = o.all ? 'all' : 'api';
-  let api = bench.start(o.all ? 'all' : 'api', apiRole, o.basePort, o.apiPoolSize, o.cpuProf);
+  let api = bench.start(o.all ? 'all' : 'api', apiRole, o.basePort, o.apiPoolSize, {}, o.cpuProf);
   await api.waitHttpReady();
   const profile = await fetch(`${api.url}/api/v1/users/profile`, {
     headers: { authorization: `Bearer ${tokens[0]}` },
@@ -284,6 +294,7 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
           products: o.products,
           stallSeconds: o.stallSeconds,
           settleTimeoutSeconds: o.settleTimeoutSeconds,
+          workerUrls: workers.map((_, i) => `http://127.0.0.1:${o.basePort + 20 + i}`),
           cpu: () => ({
             api: readCpuSeconds(api.pid),
             workers: o.all
@@ -310,7 +321,9 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
   }
   await bench.stop(api);
   if (o.cpuProf) {
-    results.notes.push(`CPU profile of the api written to ${join(RESULTS_DIR, 'profiles')}`);
+    results.notes.push(
+      `CPU profiles (api and workers, named by pid) written to ${join(RESULTS_DIR, 'profiles')}`,
+    );
   }
 }
 
@@ -335,7 +348,7 @@ async function main(): Promise<void> {
     endToEnd: [],
     memory: [],
     notes: [
-      'workers do not listen on HTTP: the event-loop lag column is the api process only',
+      'event-loop lag: scraped once a second from the api /metrics and from each worker on WORKER_METRICS_PORT',
       'POST/GET phases run with no worker process (the api alone); end-to-end phases run api + workers',
     ],
   };
@@ -371,8 +384,9 @@ async function main(): Promise<void> {
   console.log(`\nresults: ${file}  (logs: ${bench.logDir})`);
   if (failed) {
     console.error(failed);
-    process.exitCode = 1;
   }
+  // Everything was stopped and closed above; a stray handle (an aborted load run) must not hang the shell.
+  process.exit(failed ? 1 : 0);
 }
 
 void main();
