@@ -30,6 +30,7 @@ export interface SettleOutcome {
 export interface OrderStats {
   orders: number;
   byStatus: Record<string, number>;
+  settled: number;
   /** First order created → last order settled, seconds. */
   spanSeconds: number | null;
   confirmMs: { p50: number; p95: number; p99: number; max: number } | null;
@@ -145,6 +146,7 @@ export class BenchDatabase {
   async orderStats(ids: string[]): Promise<OrderStats> {
     const [o] = await this.query<{
       n: number;
+      settled: number;
       by_status: Record<string, number> | null;
       span: number | null;
       first: Date | null;
@@ -153,10 +155,11 @@ export class BenchDatabase {
       cmax: number | null;
     }>(
       `WITH o AS (
-         SELECT status, created_at, confirmed_at, coalesce(confirmed_at, finished_at, updated_at) AS settled_at
+         SELECT status, created_at, confirmed_at,
+                CASE WHEN status = ANY($2) THEN coalesce(confirmed_at, finished_at, updated_at) END AS settled_at
          FROM orders WHERE id = ANY($1::uuid[])
        ), s AS (SELECT status, count(*)::int AS n FROM o GROUP BY status)
-       SELECT (SELECT count(*)::int FROM o) AS n,
+       SELECT (SELECT count(*)::int FROM o) AS n, count(settled_at)::int AS settled,
               (SELECT jsonb_object_agg(status, n) FROM s) AS by_status,
               extract(epoch FROM max(settled_at) - min(created_at))::float8 AS span,
               min(created_at) AS first, max(settled_at) AS last,
@@ -164,7 +167,7 @@ export class BenchDatabase {
                 FILTER (WHERE confirmed_at IS NOT NULL) AS c,
               max(extract(epoch FROM confirmed_at - created_at) * 1000)::float8 AS cmax
        FROM o`,
-      [ids],
+      [ids, SETTLED_STATUSES],
     );
     const [lag] = await this.query<{ l: number[] | null; lmax: number | null }>(
       `SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - created_at) * 1000) AS l,
@@ -183,6 +186,7 @@ export class BenchDatabase {
       o.c && o.cmax !== null ? { p50: o.c[0], p95: o.c[1], p99: o.c[2], max: o.cmax } : null;
     return {
       orders: o.n,
+      settled: o.settled,
       byStatus: o.by_status ?? {},
       spanSeconds: o.span,
       confirmMs: confirm,
@@ -190,6 +194,14 @@ export class BenchDatabase {
       allEventsLagMs: all.l ? { p50: all.l[0], p99: all.l[1], n: all.n } : null,
       deadLetters: dead.n,
     };
+  }
+
+  /** Transactions committed or rolled back in this database so far (every statement outside one counts). */
+  async transactionCount(): Promise<number> {
+    const [row] = await this.query<{ n: string }>(
+      'SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()',
+    );
+    return Number(row.n);
   }
 
   /** Orders (with their owner's ordinal) to read back in the GET phase. */

@@ -14,6 +14,8 @@ export interface EndToEndPhase {
   workers: ProbeSummary[];
   /** CPU time per settled order, from submit to settled: the api's and all workers' together. */
   cpuMsPerOrder: { api: number | null; workers: number | null };
+  /** PostgreSQL transactions per settled order (statistics are flushed lazily: approximate). */
+  transactionsPerOrder: number | null;
 }
 
 export interface EndToEndRun {
@@ -30,6 +32,7 @@ interface Context {
   products: number;
   stallSeconds: number;
   settleTimeoutSeconds: number;
+  steadySettleSeconds: number;
   /** CPU seconds used so far by the api process and by the worker processes (summed). */
   workerUrls: string[];
   cpu: () => { api: number | undefined; workers: number | undefined };
@@ -37,12 +40,13 @@ interface Context {
 
 async function phase(
   ctx: Context,
-  load: { connections: number; amount?: number; duration?: number; rate?: number },
+  load: { connections: number; amount?: number; duration?: number; rate?: number; settleSeconds: number },
 ): Promise<EndToEndPhase> {
   const ids: string[] = [];
   const probe = new MetricsProbe(ctx.apiUrl).start();
   const workerProbes = ctx.workerUrls.map((url) => new MetricsProbe(url).start());
   const cpuBefore = ctx.cpu();
+  const xactBefore = await ctx.db.transactionCount();
   const submit = await runLoad({
     url: ctx.apiUrl,
     connections: load.connections,
@@ -52,17 +56,20 @@ async function phase(
     next: placeOrderRequest(ctx.tokens, ctx.products),
     onResponse: collectOrderIds(ids),
   });
-  const settle = await ctx.db.waitSettled(ids, ctx.stallSeconds, ctx.settleTimeoutSeconds);
+  const settle = await ctx.db.waitSettled(ids, ctx.stallSeconds, load.settleSeconds);
   const api = await probe.stop();
   const workers = await Promise.all(workerProbes.map((p) => p.stop()));
   const cpuAfter = ctx.cpu();
+  // PostgreSQL publishes a backend's counters at most once a second.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const xactAfter = await ctx.db.transactionCount();
   const stats = await ctx.db.orderStats(ids);
   const perOrder = (before: number | undefined, after: number | undefined): number | null =>
     before !== undefined && after !== undefined && settle.settled > 0
       ? ((after - before) * 1000) / settle.settled
       : null;
-  const ordersPerSecond =
-    settle.incomplete === undefined && stats.spanSeconds ? stats.orders / stats.spanSeconds : null;
+  // When the wait timed out this is the rate of the orders that did settle: still the saga's pace.
+  const ordersPerSecond = stats.settled > 0 && stats.spanSeconds ? stats.settled / stats.spanSeconds : null;
   return {
     submit,
     settle,
@@ -70,6 +77,7 @@ async function phase(
     ordersPerSecond,
     api,
     workers,
+    transactionsPerOrder: settle.settled > 0 ? (xactAfter - xactBefore) / settle.settled : null,
     cpuMsPerOrder: {
       api: perOrder(cpuBefore.api, cpuAfter.api),
       workers: perOrder(cpuBefore.workers, cpuAfter.workers),
@@ -85,10 +93,19 @@ export async function runEndToEnd(
   ctx: Context,
   run: { label: string; workers: number; orders: number; rate: number; duration: number },
 ): Promise<EndToEndRun> {
-  const burst = await phase(ctx, { connections: 64, amount: run.orders });
+  const burst = await phase(ctx, {
+    connections: 64,
+    amount: run.orders,
+    settleSeconds: ctx.settleTimeoutSeconds,
+  });
   if (burst.settle.incomplete === 'saga-not-running') {
     return { label: run.label, workers: run.workers, burst };
   }
-  const steady = await phase(ctx, { connections: 32, duration: run.duration, rate: run.rate });
+  const steady = await phase(ctx, {
+    connections: 32,
+    duration: run.duration,
+    rate: run.rate,
+    settleSeconds: ctx.steadySettleSeconds,
+  });
   return { label: run.label, workers: run.workers, burst, steady: { ...steady, rate: run.rate } };
 }

@@ -18,8 +18,9 @@ export interface BenchOptions {
   pgbenchClients: number;
   /** Seconds without any order leaving PENDING after which the end-to-end part gives up. */
   stallSeconds: number;
-  /** Upper bound on waiting for an end-to-end run to settle. */
+  /** Upper bounds on waiting for the burst and the steady run to settle (the profile's time budget). */
   settleTimeoutSeconds: number;
+  steadySettleSeconds: number;
   basePort: number;
   cpuProf: boolean;
   skipBuild: boolean;
@@ -41,6 +42,7 @@ const HELP = `npm run bench -- [options]
   --all                 run the service as one ROLE=all process
   --orders <n>          orders of the end-to-end burst (default 5000, quick 500)
   --rate <n>            orders/s of the steady end-to-end run (default 200)
+  --settle-timeout <s>  longest wait for the end-to-end orders to settle (default 60 burst / 30 steady)
   --users <n>           benchmark users (default 500)
   --products <n>        benchmark products (default 1000)
   --api-pool <n>        DATABASE_POOL_SIZE of the api (default 16)
@@ -69,7 +71,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     workerPoolSize: 16,
     pgbenchClients: 32,
     stallSeconds: 15,
-    settleTimeoutSeconds: quick ? 60 : 120,
+    settleTimeoutSeconds: quick ? 30 : 60,
+    steadySettleSeconds: quick ? 15 : 30,
     basePort: 3200,
     cpuProf: false,
     skipBuild: false,
@@ -99,6 +102,10 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--all':
         options.all = true;
+        break;
+      case '--settle-timeout':
+        options.settleTimeoutSeconds = positive(flag, next());
+        options.steadySettleSeconds = options.settleTimeoutSeconds;
         break;
       case '--orders':
         options.orders = positive(flag, next());

@@ -30,7 +30,7 @@ export interface BenchResults {
   pgbench?: PgbenchResult;
   http: HttpPhaseResult[];
   endToEnd: EndToEndRun[];
-  memory: ({ process: string } & ProcessMemory)[];
+  memory: ({ process: string; pid: number } & ProcessMemory)[];
   notes: string[];
 }
 
@@ -98,14 +98,15 @@ const loopLag = (p: EndToEndPhase): string => {
 const cpuPerOrder = (p: EndToEndPhase): string =>
   p.cpuMsPerOrder.api === null
     ? '–'
-    : `${p.cpuMsPerOrder.api.toFixed(2)} (+ workers ${p.cpuMsPerOrder.workers?.toFixed(2) ?? '–'}) per order`;
+    : `${p.cpuMsPerOrder.api.toFixed(2)} (+ workers ${p.cpuMsPerOrder.workers?.toFixed(2) ?? '–'}) per order; ` +
+      `${p.transactionsPerOrder?.toFixed(1) ?? '–'} DB transactions per order`;
 
 function endToEndRows(run: EndToEndRun, ratio: (v: number | null | undefined) => string): string[][] {
   const rows: string[][] = [];
   const b = run.burst;
   const outcome = (p: EndToEndPhase): string =>
     p.settle.incomplete
-      ? `${p.settle.settled}/${p.settle.total} settled (${p.settle.incomplete})`
+      ? `only ${p.stats.settled}/${p.settle.total} settled before the ${p.settle.incomplete}; latencies of those`
       : `${p.stats.orders} settled`;
   const statuses = (p: EndToEndPhase): string =>
     Object.entries(p.stats.byStatus)
