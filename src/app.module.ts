@@ -7,6 +7,7 @@ import { AuthCoreModule } from './modules/auth/auth-core.module';
 import { OrdersModule } from './modules/orders/orders.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { UsersModule } from './modules/users/users.module';
+import { InvariantsModule } from './modules/invariants/invariants.module';
 import { InventoryModule } from './modules/inventory/inventory.module';
 import { ProductsModule } from './modules/products/products.module';
 import { NotificationsModule } from './modules/notifications/notifications.module';
@@ -47,6 +48,7 @@ export class AppModule {
         AdminModule,
         PaymentsModule,
         NotificationsModule,
+        InvariantsModule,
       ],
     };
   }

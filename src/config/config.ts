@@ -105,6 +105,16 @@ export interface AppConfig {
     cachedListingPages: number;
   };
   saga: { timeoutSeconds: number };
+  invariants: {
+    /** Orders younger than this (or touched more recently) may still be moving: checks skip them. */
+    recoveryWindowSeconds: number;
+    /** An outbox event due for publication longer than this is a violation. */
+    outboxLagSeconds: number;
+    /** Offending rows reported per check (the count is always exact). */
+    sampleRows: number;
+    /** How often the worker role runs the checker; 0 turns the periodic run off. */
+    intervalMs: number;
+  };
   rateLimit: { perMinute: number };
   log: { level: string };
   metrics: { token: string | undefined };
@@ -248,6 +258,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const notificationSeed =
     notificationSeedRaw === undefined ? undefined : r.integer('NOTIFICATION_RANDOM_SEED', 0, 0, 2 ** 31 - 1);
   const port = r.integer('PORT', 3000, 0, 65535);
+  const sagaTimeoutSeconds = r.integer('SAGA_TIMEOUT_SECONDS', 600, 1, 7 * 86_400);
   const webhookSecret = r.optional('PAYMENT_WEBHOOK_SECRET');
   if (production && webhookSecret === undefined) {
     r.problems.push('PAYMENT_WEBHOOK_SECRET is required when NODE_ENV=production');
@@ -370,7 +381,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
       cacheTtlSeconds: r.integer('PRODUCT_CACHE_TTL_SECONDS', 60, 0, 86_400),
       cachedListingPages: r.integer('PRODUCT_CACHE_LISTING_PAGES', 3, 0, 100),
     },
-    saga: { timeoutSeconds: r.integer('SAGA_TIMEOUT_SECONDS', 600, 1, 7 * 86_400) },
+    saga: { timeoutSeconds: sagaTimeoutSeconds },
+    invariants: {
+      recoveryWindowSeconds: r.integer(
+        'INVARIANT_RECOVERY_WINDOW_SECONDS',
+        sagaTimeoutSeconds + 60,
+        0,
+        30 * 86_400,
+      ),
+      outboxLagSeconds: r.integer('INVARIANT_OUTBOX_LAG_SECONDS', 60, 0, 86_400),
+      sampleRows: r.integer('INVARIANT_SAMPLE_ROWS', 20, 1, 10_000),
+      // Off by default in tests: a spec that wants the periodic run enables it.
+      intervalMs: r.integer('INVARIANT_CHECK_INTERVAL_MS', nodeEnv === 'test' ? 0 : 60_000, 0, 86_400_000),
+    },
     rateLimit: { perMinute: r.integer('RATE_LIMIT_PER_MINUTE', 1200, 0, 10_000_000) },
     log: {
       level: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
