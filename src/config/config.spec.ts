@@ -32,7 +32,12 @@ describe(loadConfig.name, () => {
       expect(sut.rateLimit.perMinute).toBe(1200);
       expect(sut.seed.demo).toBe(true);
       expect(sut.admin.email).toBe('admin@example.com');
-      expect(sut.outbox).toMatchObject({ pollIntervalMs: 1000, batchSize: 200, maxAttempts: 10, retentionHours: 168 });
+      expect(sut.outbox).toMatchObject({
+        pollIntervalMs: 1000,
+        batchSize: 200,
+        maxAttempts: 10,
+        retentionHours: 168,
+      });
     });
 
     it('derives the invariant recovery window from the saga timeout and runs the checker every minute', () => {

@@ -63,7 +63,8 @@ export async function buildSettledOrders(sut: TestApp): Promise<SettledOrders> {
       .expect(202);
     return res.body as PlacedOrder;
   };
-  const lines = (items: [string, number][]) => items.map(([productId, quantity]) => ({ productId, quantity }));
+  const lines = (items: [string, number][]) =>
+    items.map(([productId, quantity]) => ({ productId, quantity }));
   const charge = (order: PlacedOrder, paymentToken = 'tok_success') =>
     payments.chargeOrder({ ...order, paymentMethod: 'credit_card', paymentToken });
   const sell = async (order: PlacedOrder, items: [string, number][]) => {

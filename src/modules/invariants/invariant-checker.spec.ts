@@ -218,7 +218,13 @@ describe(InvariantChecker.name, () => {
       expect(failing(report)).toEqual({ stock_matches_ledger: 1 });
       // b: 40 in, 1 + 3 + 1 sold, 3 restocked by the cancellation = 38 on hand.
       expect(rowsOf(report, 'stock_matches_ledger')).toEqual([
-        { productId: data.products.b, quantity: 38, ledgerQuantity: 43, reservedQuantity: 0, ledgerReserved: 0 },
+        {
+          productId: data.products.b,
+          quantity: 38,
+          ledgerQuantity: 43,
+          reservedQuantity: 0,
+          ledgerReserved: 0,
+        },
       ]);
     });
 
@@ -275,9 +281,10 @@ describe(InvariantChecker.name, () => {
     it('outbox_unpublished: an event waiting for the relay beyond the lag threshold', async () => {
       const { young } = data.orders;
       const report = await checkAfter((tx) =>
-        tx.query(`UPDATE outbox_events SET created_at = now() - interval '2 minutes' WHERE aggregate_id = $1`, [
-          young.id,
-        ]),
+        tx.query(
+          `UPDATE outbox_events SET created_at = now() - interval '2 minutes' WHERE aggregate_id = $1`,
+          [young.id],
+        ),
       );
       expect(failing(report)).toEqual({ outbox_unpublished: 1 });
       expect(rowsOf(report, 'outbox_unpublished')).toEqual([

@@ -1,5 +1,11 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { INVARIANT_CHECKS, InvariantCheck, InvariantGroup, InvariantSeverity, SETTLED } from './invariant-checks';
+import {
+  INVARIANT_CHECKS,
+  InvariantCheck,
+  InvariantGroup,
+  InvariantSeverity,
+  SETTLED,
+} from './invariant-checks';
 
 export interface InvariantOptions {
   recoveryWindowSeconds: number;

@@ -26,6 +26,10 @@ export class InvariantsScheduler implements OnApplicationBootstrap, OnModuleDest
     }
   }
 
+  get isScheduled(): boolean {
+    return this.timer !== undefined;
+  }
+
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
