@@ -4,6 +4,7 @@ import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { AdminModule } from './modules/admin/admin.module';
 import { AuthCoreModule } from './modules/auth/auth-core.module';
+import { CheckoutModule } from './modules/checkout/checkout.module';
 import { OrdersModule } from './modules/orders/orders.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { UsersModule } from './modules/users/users.module';
@@ -46,6 +47,7 @@ export class AppModule {
         ProductsModule,
         InventoryModule,
         AdminModule,
+        CheckoutModule,
         PaymentsModule,
         NotificationsModule,
         InvariantsModule,

@@ -104,7 +104,14 @@ export interface AppConfig {
     /** How many first pages of the default product listing are cached. */
     cachedListingPages: number;
   };
-  saga: { timeoutSeconds: number };
+  saga: {
+    timeoutSeconds: number;
+    /** A saga with no progress for this long is resumed by the recovery scheduler. */
+    stallSeconds: number;
+    recoveryIntervalMs: number;
+    /** Fault injection (never in production): `<step>:<before|after>` makes a worker exit there. */
+    crashAt: { step: string; when: 'before' | 'after' } | undefined;
+  };
   invariants: {
     /** Orders younger than this (or touched more recently) may still be moving: checks skip them. */
     recoveryWindowSeconds: number;
@@ -117,7 +124,8 @@ export interface AppConfig {
   };
   rateLimit: { perMinute: number };
   log: { level: string };
-  metrics: { token: string | undefined };
+  /** `workerPort`: where a ROLE=worker process serves /metrics; unset = it listens on nothing. */
+  metrics: { token: string | undefined; workerPort: number | undefined };
   /** /health/detailed thresholds: crossing one reports the check as `up` with `degraded: true`. */
   health: { heapLimitBytes: number; rssLimitBytes: number; diskMinFreeRatio: number };
   startup: { connectTimeoutMs: number };
@@ -272,6 +280,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
     r.problems.push('PAYMENT_BREAKER_TIMEOUT_MS must exceed PAYMENT_LATENCY_MAX_MS');
   }
 
+  const crashAtRaw = r.optional('CRASH_AT');
+  let crashAt: AppConfig['saga']['crashAt'];
+  if (crashAtRaw !== undefined) {
+    const [step, when] = crashAtRaw.split(':');
+    if (production) {
+      r.problems.push('CRASH_AT is a fault-injection hook and is refused when NODE_ENV=production');
+    } else if (!step || (when !== 'before' && when !== 'after')) {
+      r.problems.push(`CRASH_AT="${crashAtRaw}" must look like <saga step>:<before|after>`);
+    } else {
+      crashAt = { step, when };
+    }
+  }
+
   const corsRaw = r.string('CORS_ORIGINS', production ? '' : '*');
   const corsOrigins: string[] | true =
     corsRaw === '*'
@@ -381,7 +402,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       cacheTtlSeconds: r.integer('PRODUCT_CACHE_TTL_SECONDS', 60, 0, 86_400),
       cachedListingPages: r.integer('PRODUCT_CACHE_LISTING_PAGES', 3, 0, 100),
     },
-    saga: { timeoutSeconds: sagaTimeoutSeconds },
+    saga: {
+      timeoutSeconds: sagaTimeoutSeconds,
+      stallSeconds: r.integer('SAGA_STALL_SECONDS', 30, 1, 86_400),
+      recoveryIntervalMs: r.integer('SAGA_RECOVERY_INTERVAL_MS', 5000, 50, 3_600_000),
+      crashAt,
+    },
     invariants: {
       recoveryWindowSeconds: r.integer(
         'INVARIANT_RECOVERY_WINDOW_SECONDS',
@@ -398,7 +424,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     log: {
       level: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     },
-    metrics: { token: r.optional('METRICS_TOKEN') },
+    metrics: {
+      token: r.optional('METRICS_TOKEN'),
+      workerPort:
+        r.optional('WORKER_METRICS_PORT') === undefined
+          ? undefined
+          : r.integer('WORKER_METRICS_PORT', 9464, 1, 65535),
+    },
     health: {
       heapLimitBytes: r.integer('HEALTH_HEAP_LIMIT_MB', 512, 1, 1_048_576) * MIB,
       rssLimitBytes: r.integer('HEALTH_RSS_LIMIT_MB', 1024, 1, 1_048_576) * MIB,

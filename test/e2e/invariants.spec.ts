@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { InvariantsScheduler } from '../../src/modules/invariants/invariants.scheduler';
 import { InvariantsService } from '../../src/modules/invariants/invariants.service';
-import { accessTokenFor } from '../factories/user.factory';
+import { createProduct } from '../factories/product.factory';
+import { accessTokenFor, createUserWithToken } from '../factories/user.factory';
 import { createIsolatedDatabase, isolatedQueuePrefix } from '../support/isolation';
 import { pollUntil } from '../support/poll-until';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text';
@@ -165,4 +166,85 @@ describe('Invariant checker (GET /admin/invariants, npm run check:invariants)', 
       expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, violations: 1 });
     });
   });
+});
+
+describe('Invariant checker after the real order saga', () => {
+  let sut: TestApp;
+  let database: { url: string; drop: () => Promise<void> };
+
+  beforeAll(async () => {
+    database = await createIsolatedDatabase();
+    sut = await startTestApp({
+      ROLE: 'all',
+      DATABASE_URL: database.url,
+      QUEUE_PREFIX: isolatedQueuePrefix('invariants-saga'),
+      PAYMENT_SUCCESS_RATE: '1',
+      PAYMENT_TRANSIENT_FAILURE_RATE: '0',
+      INVARIANT_RECOVERY_WINDOW_SECONDS: '0',
+    });
+  });
+  afterAll(async () => {
+    await sut.close();
+    await database.drop();
+  });
+
+  it('finds nothing wrong once confirmed, declined, out-of-stock, cancelled, shipped and refunded orders settle', async () => {
+    const { token } = await createUserWithToken(sut);
+    const adminToken = accessTokenFor(sut, {
+      id: '00000000-0000-4000-8000-00000000a002',
+      email: 'admin-saga@example.com',
+      role: 'admin',
+    });
+    const product = await createProduct(sut.dataSource, { price: '20.00', stock: 10 });
+    const call = (method: 'get' | 'post', path: string, bearer = token) =>
+      sut.http()[method](`/api/v1${path}`).set('authorization', `Bearer ${bearer}`);
+    const place = async (quantity: number, paymentToken: string) =>
+      (
+        await call('post', '/orders')
+          .send({ items: [{ productId: product.id, quantity }], paymentToken })
+          .expect(202)
+      ).body.id as string;
+    const settled = (id: string, status: string) =>
+      pollUntil(async () => (await call('get', `/orders/${id}/status`)).body.status === status, {
+        timeoutMs: 15_000,
+        intervalMs: 50,
+        what: `order ${id} ${status}`,
+      });
+
+    const [confirmed, declined, tooMany, toCancel, toShip, toRefund, partly] = await Promise.all([
+      place(1, 'tok_success'),
+      place(1, 'tok_declined'),
+      place(50, 'tok_success'),
+      place(1, 'tok_success'),
+      place(1, 'tok_success'),
+      place(1, 'tok_success'),
+      place(2, 'tok_success'),
+    ]);
+    await Promise.all([
+      settled(confirmed, 'CONFIRMED'),
+      settled(declined, 'PAYMENT_FAILED'),
+      settled(tooMany, 'CANCELLED'),
+      ...[toCancel, toShip, toRefund, partly].map((id) => settled(id, 'CONFIRMED')),
+    ]);
+    await call('post', `/orders/${toCancel}/cancel`).send({}).expect(202);
+    await call('post', `/orders/${toShip}/ship`, adminToken).send({ trackingNumber: 'TRACK-1' }).expect(200);
+    await call('post', `/orders/${toShip}/deliver`, adminToken).send({}).expect(200);
+    await call('post', `/orders/${toRefund}/refund`, adminToken).send({}).expect(200);
+    await call('post', `/orders/${partly}/refund`, adminToken).send({ amount: '5.00' }).expect(200);
+    await Promise.all([settled(toCancel, 'CANCELLED'), settled(toRefund, 'REFUNDED')]);
+
+    const report = await pollUntil(
+      async () => {
+        const res = await call('get', '/admin/invariants', adminToken).expect(200);
+        return res.body.ok ? res.body : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, what: 'a clean invariant report' },
+    ).catch(async (error: Error) => {
+      const last = (await call('get', '/admin/invariants', adminToken)).body;
+      throw new Error(
+        `${error.message}: ${JSON.stringify(last.checks.filter((c: { count: number }) => c.count))}`,
+      );
+    });
+    expect(report).toMatchObject({ ok: true, violations: 0, attention: 0 });
+  }, 60_000);
 });

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { AddressInfo, createServer } from 'node:net';
 import { DynamicModule, Type } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import request from 'supertest';
@@ -29,12 +31,14 @@ export async function startTestApp(
   extraModules: (Type | DynamicModule)[] = [],
   options: { logger?: Logger } = {},
 ): Promise<TestApp> {
-  const config = loadConfig({ ...process.env, ROLE: 'api', ...env });
+  // A free port chosen up front, so settings derived from PORT (the mock gateway's webhook URL) point here.
+  const port = env.PORT ?? String(await freePort());
+  const config = loadConfig({ ...process.env, ROLE: 'api', PORT: port, ...env });
   const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const app = await createApplication(config, logger, extraModules);
   let url = '';
   if (app.http) {
-    await app.http.listen({ port: 0, host: '127.0.0.1' });
+    await app.http.listen({ port: config.http.port, host: '127.0.0.1' });
     url = await app.http.getUrl();
     url = url.replace('[::1]', '127.0.0.1');
   }
@@ -49,4 +53,13 @@ export async function startTestApp(
     tokenFor: (user) => tokens.signAccessToken(user),
     close: () => app.context.close(),
   };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -4,25 +4,32 @@ import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
 import { runsWorkers } from '../../config/roles';
 import { MetricsService } from '../../platform/metrics/metrics.service';
+import { JobHandler } from '../../platform/queue/job-handler.decorator';
+import { JOBS, QUEUES } from '../../platform/queue/queue-names';
+import { QueueRegistry } from '../../platform/queue/queue.registry';
 import { InventoryService } from './inventory.service';
+
+const EXPIRE = JOBS[QUEUES.inventoryManagement].expireReservations;
 
 /** Batches per tick at most, so one tick never monopolises a connection after a long outage. */
 const MAX_BATCHES_PER_TICK = 20;
 
 /**
  * Worker role: every RESERVATION_EXPIRY_INTERVAL_MS, gives back the stock of reservations whose TTL
- * has passed. Several workers can run it at once (SKIP LOCKED); a tick never overlaps the previous.
+ * has passed. The tick is a BullMQ job scheduler on the inventory-management queue, so however many
+ * workers run, one of them takes each tick; the pass itself is safe to overlap anyway (SKIP LOCKED).
  */
 @Injectable()
 export class ReservationExpiryScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ReservationExpiryScheduler.name);
   private readonly expired: Counter;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private running: Promise<unknown> | undefined;
   private stopped = false;
 
   constructor(
     private readonly inventory: InventoryService,
+    private readonly queues: QueueRegistry,
     @InjectConfig() private readonly config: AppConfig,
     metrics: MetricsService,
   ) {
@@ -38,8 +45,13 @@ export class ReservationExpiryScheduler implements OnApplicationBootstrap, OnMod
 
   onApplicationBootstrap(): void {
     if (runsWorkers(this.config)) {
-      this.schedule();
+      this.schedule(0);
     }
+  }
+
+  @JobHandler(QUEUES.inventoryManagement, EXPIRE)
+  async onTick(): Promise<{ expired: number }> {
+    return { expired: await this.expireNow() };
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -65,16 +77,26 @@ export class ReservationExpiryScheduler implements OnApplicationBootstrap, OnMod
     return total;
   }
 
-  private schedule(): void {
+  /** Registers the repeating tick; while Redis is unreachable it tries again. */
+  private schedule(delayMs: number): void {
     if (this.stopped) {
       return;
     }
     this.timer = setTimeout(() => {
-      this.running = this.expireNow().catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'reservation expiry pass failed; retrying next tick');
-        return 0;
-      });
-      void this.running.finally(() => this.schedule());
-    }, this.config.inventory.expiryIntervalMs);
+      this.running = this.queues
+        .get(QUEUES.inventoryManagement)
+        .upsertJobScheduler(
+          EXPIRE,
+          { every: this.config.inventory.expiryIntervalMs },
+          { name: EXPIRE, data: {} },
+        )
+        .catch((error: unknown) => {
+          this.logger.warn(
+            { err: (error as Error).message },
+            'could not schedule reservation expiry; retrying',
+          );
+          this.schedule(5_000);
+        });
+    }, delayMs);
   }
 }

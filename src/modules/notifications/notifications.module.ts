@@ -9,6 +9,7 @@ import { NotificationPreferencesRepository } from './notification-preferences';
 import { NotificationRateLimiter } from './notification-rate-limiter';
 import { NotificationTemplates } from './notification-templates';
 import { NotificationsService } from './notifications.service';
+import { NotificationsWorker } from './notifications.worker';
 import { SmsNotificationProvider } from './sms.provider';
 
 function simulationOf(config: AppConfig, salt: number) {
@@ -47,6 +48,7 @@ function simulationOf(config: AppConfig, salt: number) {
     NotificationPreferencesRepository,
     NotificationRateLimiter,
     NotificationsService,
+    NotificationsWorker,
   ],
   exports: [NotificationsService],
 })

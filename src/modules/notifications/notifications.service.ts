@@ -263,7 +263,7 @@ export class NotificationsService {
         type: 'NotificationRequested',
         aggregateType: 'notification',
         aggregateId: id,
-        payload: { notificationId: id },
+        payload: { notificationId: id, priority },
       });
     }
     this.outcomes.inc({ channel, outcome: status === 'QUEUED' ? 'queued' : 'skipped' });

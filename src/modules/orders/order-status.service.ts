@@ -15,6 +15,8 @@ export interface StatusChange {
 }
 
 export interface TransitionOptions {
+  /** A client asked for this move: moving to the status the order already has is refused, not a no-op. */
+  strict?: boolean;
   reason?: string;
   failureReason?: string;
   failureDetail?: string;
@@ -92,7 +94,7 @@ export class OrderStatusService {
       throw new IllegalTransitionError(undefined, to);
     }
     if (row.event_id === null) {
-      if (row.from_status === to) {
+      if (row.from_status === to && !options.strict) {
         return { orderId, from: to, to, at: row.at, changed: false };
       }
       throw new IllegalTransitionError(row.from_status, to);

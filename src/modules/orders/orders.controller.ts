@@ -24,13 +24,15 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { API_PREFIX } from '../../platform/http/configure-http';
+import { BusinessMetrics } from '../../platform/metrics/business-metrics';
 import { currentContext, enrichContext } from '../../platform/http/request-context';
 import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
 import { ListOrdersQuery } from './dto/list-orders.query';
 import { PlaceOrderDto } from './dto/place-order.dto';
 import { parseIdempotencyKey } from './idempotency';
 import { OrderEventsStream } from './order-events.stream';
-import { OrderDetail, OrderQueries, OrderStatusView, OrderSummary, Page } from './order.queries';
+import { Page } from '../../platform/http/pagination';
+import { OrderDetail, OrderQueries, OrderStatusView, OrderSummary } from './order.queries';
 import { PlacedOrder, PlaceOrderCommand } from './place-order.command';
 
 @ApiTags('orders')
@@ -41,6 +43,7 @@ export class OrdersController {
     private readonly placeOrder: PlaceOrderCommand,
     private readonly queries: OrderQueries,
     private readonly events: OrderEventsStream,
+    private readonly metrics: BusinessMetrics,
   ) {}
 
   @Post()
@@ -76,6 +79,9 @@ export class OrdersController {
     void reply.header('location', `/${API_PREFIX}/orders/${order.id}`);
     if (replayed) {
       void reply.header('idempotent-replayed', 'true');
+      this.metrics.idempotentReplays.inc();
+    } else {
+      this.metrics.ordersCreated.inc();
     }
     return order;
   }

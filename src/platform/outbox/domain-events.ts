@@ -17,7 +17,10 @@ export interface DomainEventPayloads {
     failureCode?: string;
   };
   UserRegistered: { userId: string; email: string; firstName: string; language: string };
-  NotificationRequested: { notificationId: string };
+  NotificationRequested: { notificationId: string; priority?: 'critical' | 'normal' | 'marketing' };
+  RefundRequested: { orderId: string; reason: string };
+  RefundProcessed: { orderId: string; status: 'SUCCEEDED' | 'FAILED' | 'NOTHING_TO_REFUND' };
+  OrderCancellationRequested: { orderId: string; reason: string };
 }
 
 export type DomainEventType = keyof DomainEventPayloads;
@@ -33,6 +36,9 @@ export const EVENT_SCHEMA_VERSIONS: Record<DomainEventType, number> = {
   PaymentProcessed: 1,
   UserRegistered: 1,
   NotificationRequested: 1,
+  RefundRequested: 1,
+  RefundProcessed: 1,
+  OrderCancellationRequested: 1,
 };
 
 export interface NewDomainEvent<T extends DomainEventType = DomainEventType> {

@@ -55,7 +55,11 @@ export class OutboxPublisher {
               jobs.map(({ row, route, data }) => ({
                 name: route.job,
                 data,
-                opts: { ...route.options, jobId: jobIdFor(row) },
+                opts: {
+                  ...route.options,
+                  ...route.optionsFor?.(data.payload as never),
+                  jobId: jobIdFor(row),
+                },
               })),
             ),
             this.config.outbox.publishTimeoutMs,

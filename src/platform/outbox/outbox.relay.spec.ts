@@ -153,7 +153,8 @@ describe(OutboxRelay.name, () => {
       });
       const direct = await pipeline({ QUEUE_PREFIX: sut.config.queue.prefix });
       try {
-        await sut.queues.ping();
+        // The producer connection fails fast until it is ready: wait for it rather than race it.
+        await eventually(() => sut.queues.ping().then(() => true), { what: 'the producer connection' });
         sut.relay.start();
         await proxy.stop();
 

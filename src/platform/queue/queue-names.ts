@@ -15,5 +15,5 @@ export const JOBS = {
   [QUEUES.orderProcessing]: { advanceSaga: 'advance-saga' },
   [QUEUES.paymentProcessing]: { chargePayment: 'charge-payment', refundPayment: 'refund-payment' },
   [QUEUES.inventoryManagement]: { expireReservations: 'expire-reservations' },
-  [QUEUES.notificationSending]: { sendNotification: 'send-notification' },
+  [QUEUES.notificationSending]: { sendNotification: 'send-notification', sendWelcome: 'send-welcome' },
 } as const;

@@ -1,0 +1,217 @@
+import { Injectable } from '@nestjs/common';
+import { InsufficientStockError, ReservationNotActiveError } from '../inventory/inventory.errors';
+import { InventoryService } from '../inventory/inventory.service';
+import { NotificationsService } from '../notifications/notifications.service';
+import { OutboxWriter } from '../../platform/outbox/outbox.writer';
+import { PaymentStatusReader } from './payment-status.reader';
+import { SagaStep, StepContext, StepFailure, StepResult } from './saga.types';
+
+/**
+ * The checkout saga: what happens to an order after it was accepted (DESIGN §3).
+ *
+ *   step                 action                                   compensation
+ *   verifyStock          enough stock for every line?             —
+ *                        no → CANCELLED (INSUFFICIENT_STOCK)
+ *   reserveInventory     reserve every line or none (TTL)         release the reservation
+ *   chargePayment        ask the payment worker to charge; wait   refund what was captured; wait
+ *                        declined → PAYMENT_FAILED (card code)
+ *   confirmReservation   reserved → sold                          restock
+ *   notifyCustomer       order confirmation (EN/ES)               —  (never fails the order)
+ *   → CONFIRMED
+ *
+ * Steps run in the saga's transaction with their effects, so the persisted state always matches what
+ * was done; every step is idempotent (unique reservations per order, one charge key per order, one
+ * notification per dedupe key), so a re-delivered job or a resumed saga never repeats an effect.
+ * Compensations run in reverse order of the completed steps. The runner (saga.runner.ts) executes
+ * this table and checks it at start-up.
+ */
+@Injectable()
+export class CheckoutSaga {
+  readonly steps: SagaStep[];
+
+  constructor(
+    private readonly inventory: InventoryService,
+    private readonly payments: PaymentStatusReader,
+    private readonly notifications: NotificationsService,
+    private readonly outbox: OutboxWriter,
+  ) {
+    this.steps = [
+      { name: 'verifyStock', action: (ctx) => this.verifyStock(ctx) },
+      {
+        name: 'reserveInventory',
+        action: (ctx) => this.reserveInventory(ctx),
+        compensation: (ctx) => this.releaseReservation(ctx),
+      },
+      {
+        name: 'chargePayment',
+        action: (ctx) => this.chargePayment(ctx),
+        compensation: (ctx) => this.refundPayment(ctx),
+      },
+      {
+        name: 'confirmReservation',
+        action: (ctx) => this.confirmReservation(ctx),
+        compensation: (ctx) => this.restock(ctx),
+      },
+      { name: 'notifyCustomer', action: (ctx) => this.notifyCustomer(ctx), optional: true },
+    ];
+  }
+
+  private lines(ctx: StepContext) {
+    return ctx.order.items.map((i) => ({ productId: i.productId, quantity: i.quantity }));
+  }
+
+  private async verifyStock(ctx: StepContext): Promise<StepResult> {
+    const { available, shortages } = await this.inventory.checkAvailability(ctx.tx, this.lines(ctx));
+    if (!available) {
+      throw new StepFailure(
+        'INSUFFICIENT_STOCK',
+        'CANCELLED',
+        `Not enough stock for ${shortages.map((s) => s.productId).join(', ')}`,
+      );
+    }
+    return 'done';
+  }
+
+  private async reserveInventory(ctx: StepContext): Promise<StepResult> {
+    try {
+      const reservations = await this.inventory.reserve(ctx.tx, {
+        orderId: ctx.order.id,
+        lines: this.lines(ctx),
+        actor: 'checkout-saga',
+      });
+      if (reservations.some((r) => r.status !== 'ACTIVE')) {
+        throw new StepFailure(
+          'RESERVATION_EXPIRED',
+          'CANCELLED',
+          'The reservation expired before the order was confirmed',
+        );
+      }
+      ctx.saga.data.reservationIds = reservations.map((r) => r.id);
+      return 'done';
+    } catch (error) {
+      if (error instanceof InsufficientStockError) {
+        throw new StepFailure('INSUFFICIENT_STOCK', 'CANCELLED', error.message);
+      }
+      throw error;
+    }
+  }
+
+  private async releaseReservation(ctx: StepContext): Promise<StepResult> {
+    await this.inventory.release(ctx.tx, ctx.order.id, {
+      reason: ctx.saga.data.compensation?.reason ?? 'COMPENSATION',
+      actor: 'checkout-saga',
+    });
+    return 'done';
+  }
+
+  /**
+   * The charge itself runs in the payment worker (circuit breaker, retries with backoff). This step asks
+   * for it once and waits; PaymentProcessed brings the saga back here to read the outcome.
+   */
+  private async chargePayment(ctx: StepContext): Promise<StepResult> {
+    const charge = await this.payments.latestCharge(ctx.tx, ctx.order.id);
+    if (charge?.status === 'SUCCEEDED') {
+      ctx.saga.data.paymentId = charge.id;
+      return 'done';
+    }
+    if (charge?.status === 'FAILED') {
+      throw new StepFailure(
+        charge.failureCode ?? 'PAYMENT_DECLINED',
+        'PAYMENT_FAILED',
+        charge.failureMessage ?? undefined,
+      );
+    }
+    if (ctx.order.status === 'PROCESSING') {
+      await ctx.transition('PAYMENT_PENDING', { reason: 'PAYMENT_REQUESTED' });
+    }
+    // Asked again when unanswered for long: the job may be lost, or its worker died mid-charge
+    // (the charge's idempotency key makes a second request harmless).
+    if ((!charge || charge.status === 'PENDING') && this.isDue(ctx.saga.data.paymentRequestedAt, ctx)) {
+      await this.outbox.append(ctx.tx, {
+        type: 'PaymentRequested',
+        aggregateType: 'order',
+        aggregateId: ctx.order.id,
+        payload: {
+          orderId: ctx.order.id,
+          amount: ctx.order.totalAmount,
+          currency: ctx.order.currency,
+          method: ctx.order.paymentMethod,
+        },
+      });
+      ctx.saga.data.paymentRequestedAt = new Date().toISOString();
+    }
+    return 'wait';
+  }
+
+  /**
+   * Whatever was captured goes back. A charge still pending (a bank transfer not yet settled) does not
+   * hold the cancellation up: if it settles later, the runner reopens this compensation and refunds it.
+   */
+  private async refundPayment(ctx: StepContext): Promise<StepResult> {
+    const balance = await this.payments.balance(ctx.tx, ctx.order.id);
+    if (balance.refundableCents <= 0) {
+      return 'done';
+    }
+    if (this.isDue(ctx.saga.data.refundRequestedAt, ctx)) {
+      await this.outbox.append(ctx.tx, {
+        type: 'RefundRequested',
+        aggregateType: 'order',
+        aggregateId: ctx.order.id,
+        payload: { orderId: ctx.order.id, reason: ctx.saga.data.compensation?.reason ?? 'COMPENSATION' },
+      });
+      ctx.saga.data.refundRequestedAt = new Date().toISOString();
+    }
+    return 'wait';
+  }
+
+  private async confirmReservation(ctx: StepContext): Promise<StepResult> {
+    try {
+      await this.inventory.confirm(ctx.tx, ctx.order.id, { actor: 'checkout-saga' });
+      return 'done';
+    } catch (error) {
+      if (error instanceof ReservationNotActiveError) {
+        throw new StepFailure('RESERVATION_EXPIRED', 'CANCELLED', error.message);
+      }
+      throw error;
+    }
+  }
+
+  private async restock(ctx: StepContext): Promise<StepResult> {
+    await this.inventory.restock(ctx.tx, ctx.order.id, {
+      reason: ctx.saga.data.compensation?.reason ?? 'COMPENSATION',
+      actor: 'checkout-saga',
+    });
+    return 'done';
+  }
+
+  private async notifyCustomer(ctx: StepContext): Promise<StepResult> {
+    const { order } = ctx;
+    await this.notifications.request(ctx.tx, {
+      userId: order.userId,
+      orderId: order.id,
+      template: 'order-confirmation',
+      data: {
+        orderNumber: orderNumberOf(order.id),
+        items: order.items.map((i) => ({
+          name: i.name,
+          quantity: i.quantity,
+          unitPrice: i.unitPrice,
+          lineTotal: i.lineTotal,
+        })),
+        totalAmount: order.totalAmount,
+        currency: order.currency,
+      },
+    });
+    return 'done';
+  }
+
+  /** A request not answered within the stall window is made again (its job may have been lost). */
+  private isDue(lastRequestedAt: string | undefined, ctx: StepContext): boolean {
+    return lastRequestedAt === undefined || Date.now() - Date.parse(lastRequestedAt) > ctx.stallMs;
+  }
+}
+
+/** The short number people see in messages: the first 8 characters of the order id. */
+export function orderNumberOf(orderId: string): string {
+  return orderId.slice(0, 8).toUpperCase();
+}

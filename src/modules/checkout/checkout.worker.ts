@@ -1,0 +1,112 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { OutboxJobData, JobInfo } from '../../platform/queue/job-data';
+import { JobHandler } from '../../platform/queue/job-handler.decorator';
+import { PermanentJobError } from '../../platform/queue/job-errors';
+import { JOBS, QUEUES } from '../../platform/queue/queue-names';
+import { OutboxWriter } from '../../platform/outbox/outbox.writer';
+import { NothingToRefundError } from '../payments/payment.errors';
+import { PaymentsService } from '../payments/payments.service';
+import { SagaRepository } from './saga.repository';
+import { SagaRunner } from './saga.runner';
+
+type SagaTrigger = OutboxJobData<
+  'OrderCreated' | 'PaymentProcessed' | 'RefundProcessed' | 'OrderCancellationRequested'
+>;
+
+const SETTLED_SAGA = ['COMPENSATING', 'COMPENSATED', 'NEEDS_ATTENTION'];
+
+/**
+ * The saga's queue handlers. They translate a job into a call and decide nothing: the runner knows
+ * which step comes next; the payments service knows how to charge once.
+ */
+@Injectable()
+export class CheckoutWorker {
+  private readonly logger = new Logger(CheckoutWorker.name);
+
+  constructor(
+    private readonly runner: SagaRunner,
+    private readonly sagas: SagaRepository,
+    private readonly payments: PaymentsService,
+    private readonly outbox: OutboxWriter,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  @JobHandler(QUEUES.orderProcessing, JOBS[QUEUES.orderProcessing].advanceSaga)
+  async advanceSaga(data: SagaTrigger): Promise<void> {
+    await this.runner.advance(data.payload.orderId);
+  }
+
+  /** Charges once per order (the payment's idempotency key), then tells the saga through the outbox. */
+  @JobHandler(QUEUES.paymentProcessing, JOBS[QUEUES.paymentProcessing].chargePayment)
+  async chargePayment(data: OutboxJobData<'PaymentRequested'>): Promise<void> {
+    const { orderId } = data.payload;
+    const { saga, order } = await this.dataSource.transaction(async (tx) => ({
+      saga: await this.sagas.find(tx, orderId),
+      order: await this.sagas.loadOrder(tx, orderId),
+    }));
+    if (!order) {
+      throw new PermanentJobError(`order ${orderId} does not exist`, 'ORDER_NOT_FOUND');
+    }
+    if (saga && SETTLED_SAGA.includes(saga.status)) {
+      // The order is being undone: charging now would only mean refunding later.
+      this.logger.log({ orderId, sagaStatus: saga.status }, 'charge skipped: the saga is compensating');
+      return;
+    }
+    const payment = await this.payments.chargeOrder(order);
+    if (payment.status === 'PENDING') {
+      return; // bank transfer: the gateway's webhook will settle it and write PaymentProcessed
+    }
+    await this.dataSource.transaction((tx) =>
+      this.outbox.append(tx, {
+        type: 'PaymentProcessed',
+        aggregateType: 'order',
+        aggregateId: orderId,
+        payload: {
+          orderId,
+          paymentId: payment.id,
+          status: payment.status,
+          failureCode: payment.failureCode ?? undefined,
+        },
+      }),
+    );
+  }
+
+  /**
+   * A compensation's refund. Declined, or still failing on its last attempt, it parks the saga as
+   * NEEDS_ATTENTION; the job then lands in the dead letters, whose replay resumes it.
+   */
+  @JobHandler(QUEUES.paymentProcessing, JOBS[QUEUES.paymentProcessing].refundPayment)
+  async refundPayment(data: OutboxJobData<'RefundRequested'>, job: JobInfo): Promise<void> {
+    const { orderId } = data.payload;
+    let status: 'SUCCEEDED' | 'FAILED' | 'NOTHING_TO_REFUND';
+    try {
+      const outcome = await this.payments.refundOrder(orderId, { idempotencyKey: `refund:${orderId}:saga` });
+      status = outcome.refund.status === 'FAILED' ? 'FAILED' : 'SUCCEEDED';
+      if (outcome.refund.status === 'FAILED') {
+        await this.runner.markNeedsAttention(
+          orderId,
+          `refund declined: ${outcome.refund.failureCode ?? 'unknown'}`,
+        );
+        throw new PermanentJobError(`the gateway declined the refund of order ${orderId}`, 'REFUND_DECLINED');
+      }
+    } catch (error) {
+      if (error instanceof NothingToRefundError) {
+        status = 'NOTHING_TO_REFUND';
+      } else {
+        if (!(error instanceof PermanentJobError) && job.attemptsMade + 1 >= job.attempts) {
+          await this.runner.markNeedsAttention(orderId, `refund kept failing: ${(error as Error).message}`);
+        }
+        throw error;
+      }
+    }
+    await this.dataSource.transaction((tx) =>
+      this.outbox.append(tx, {
+        type: 'RefundProcessed',
+        aggregateType: 'order',
+        aggregateId: orderId,
+        payload: { orderId, status },
+      }),
+    );
+  }
+}

@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+
+export interface ChargeView {
+  id: string;
+  status: 'PENDING' | 'SUCCEEDED' | 'FAILED';
+  failureCode: string | null;
+  failureMessage: string | null;
+}
+
+export interface PaymentBalance {
+  pendingCharge: boolean;
+  capturedCents: number;
+  /** Refunds that succeeded or are still in flight. */
+  refundedCents: number;
+  refundableCents: number;
+}
+
+/** What the saga reads of an order's payments, inside its own transaction. */
+@Injectable()
+export class PaymentStatusReader {
+  async latestCharge(tx: EntityManager, orderId: string): Promise<ChargeView | undefined> {
+    const [charge] = await tx.query<ChargeView[]>(
+      `SELECT id, status, failure_code AS "failureCode", failure_message AS "failureMessage"
+       FROM payments WHERE order_id = $1 AND kind = 'CHARGE'
+       ORDER BY (status <> 'FAILED') DESC, created_at DESC LIMIT 1`,
+      [orderId],
+    );
+    return charge;
+  }
+
+  async balance(tx: EntityManager, orderId: string): Promise<PaymentBalance> {
+    const [row] = await tx.query<{ pending: boolean; captured: string; refunded: string }[]>(
+      `SELECT bool_or(kind = 'CHARGE' AND status = 'PENDING') AS pending,
+              coalesce(sum((amount * 100)::bigint) FILTER (WHERE kind = 'CHARGE' AND status = 'SUCCEEDED'), 0) AS captured,
+              coalesce(sum((amount * 100)::bigint) FILTER (WHERE kind = 'REFUND' AND status IN ('SUCCEEDED', 'PENDING')), 0) AS refunded
+       FROM payments WHERE order_id = $1`,
+      [orderId],
+    );
+    const capturedCents = Number(row?.captured ?? 0);
+    const refundedCents = Number(row?.refunded ?? 0);
+    return {
+      pendingCharge: row?.pending ?? false,
+      capturedCents,
+      refundedCents,
+      refundableCents: capturedCents - refundedCents,
+    };
+  }
+}

@@ -1,0 +1,108 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Gauge } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
+import { runsWorkers } from '../../config/roles';
+import { runWithContext } from '../../platform/http/request-context';
+import { MetricsService } from '../../platform/metrics/metrics.service';
+import { OutboxWriter } from '../../platform/outbox/outbox.writer';
+import { PaymentsService } from '../payments/payments.service';
+import { SagaRepository } from './saga.repository';
+import { SagaRunner } from './saga.runner';
+
+const BATCH = 50;
+
+/**
+ * Worker role: finds sagas that stopped moving (a worker killed mid-flight, a lost job, a webhook that
+ * never came) and resumes them; cancels, with reason TIMEOUT, those still unfinished after
+ * SAGA_TIMEOUT_SECONDS. Several workers may run it: claims use SKIP LOCKED.
+ */
+@Injectable()
+export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(SagaRecoveryScheduler.name);
+  private readonly stuck: Gauge;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly sagas: SagaRepository,
+    private readonly runner: SagaRunner,
+    private readonly payments: PaymentsService,
+    private readonly outbox: OutboxWriter,
+    @InjectConfig() private readonly config: AppConfig,
+    metrics: MetricsService,
+  ) {
+    this.stuck = new Gauge({
+      name: 'aop_sagas_stuck',
+      help: 'Sagas found without progress for SAGA_STALL_SECONDS in the last recovery pass',
+      registers: [metrics.registry],
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    if (runsWorkers(this.config)) {
+      this.schedule();
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One recovery pass; returns what it did. */
+  async recoverNow(): Promise<{ resumed: number; timedOut: number }> {
+    const timedOut = await this.dataSource.transaction(async (tx) => {
+      const orderIds = await this.sagas.findTimedOut(tx, this.config.saga.timeoutSeconds, BATCH);
+      for (const orderId of orderIds) {
+        await this.runner.requestCompensation(tx, orderId, 'TIMEOUT');
+        await this.outbox.append(tx, {
+          type: 'OrderCancellationRequested',
+          aggregateType: 'order',
+          aggregateId: orderId,
+          payload: { orderId, reason: 'TIMEOUT' },
+        });
+      }
+      return orderIds;
+    });
+    const stalled = await this.dataSource.transaction((tx) =>
+      this.sagas.claimStalled(tx, this.config.saga.stallSeconds, BATCH),
+    );
+    this.stuck.set(stalled.length);
+    for (const orderId of stalled) {
+      await runWithContext({ correlationId: `recovery:${orderId}`, orderId }, async () => {
+        try {
+          // A charge left pending (a lost webhook) is asked about before the saga looks at it again.
+          await this.payments.reconcileCharge(orderId).catch(() => undefined);
+          await this.runner.advance(orderId);
+        } catch (error) {
+          this.logger.warn(
+            { orderId, err: (error as Error).message },
+            'could not resume a stalled saga; next pass retries',
+          );
+        }
+      });
+    }
+    if (stalled.length > 0 || timedOut.length > 0) {
+      this.logger.log({ resumed: stalled.length, timedOut: timedOut.length }, 'saga recovery pass');
+    }
+    return { resumed: stalled.length, timedOut: timedOut.length };
+  }
+
+  private schedule(): void {
+    if (this.stopped) {
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.running = this.recoverNow()
+        .catch((error: unknown) =>
+          this.logger.warn({ err: (error as Error).message }, 'saga recovery pass failed'),
+        )
+        .finally(() => this.schedule());
+    }, this.config.saga.recoveryIntervalMs);
+  }
+}

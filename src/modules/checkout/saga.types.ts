@@ -1,0 +1,105 @@
+import { EntityManager } from 'typeorm';
+import { DomainError } from '../../platform/http/domain-error';
+import { OrderStatus } from '../orders/order-status';
+import { StatusChange, TransitionOptions } from '../orders/order-status.service';
+
+export type SagaStatus =
+  'RUNNING' | 'WAITING' | 'COMPENSATING' | 'COMPLETED' | 'COMPENSATED' | 'NEEDS_ATTENTION';
+
+/** What a step (or a compensation) says when it returns. */
+export type StepResult = 'done' | 'wait';
+
+export interface SagaOrder {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  totalAmount: string;
+  currency: string;
+  paymentMethod: 'credit_card' | 'debit_card' | 'bank_transfer';
+  paymentToken: string | null;
+  createdAt: Date;
+  items: {
+    productId: string;
+    sku: string;
+    name: string;
+    unitPrice: string;
+    quantity: number;
+    lineTotal: string;
+  }[];
+}
+
+/** Why the saga is undoing its work, and where the order ends. */
+export interface Compensation {
+  reason: string;
+  finalStatus: Extract<OrderStatus, 'CANCELLED' | 'PAYMENT_FAILED'>;
+  detail?: string;
+  /** Completed steps still to undo, in the order they will be undone. */
+  pending: string[];
+}
+
+/** Persisted in saga_state.data: everything the saga needs to resume anywhere. */
+export interface SagaData {
+  completed: string[];
+  attempts: Record<string, number>;
+  compensation?: Compensation;
+  /** When the payment was last requested (ISO); a request with no answer for long is made again. */
+  paymentRequestedAt?: string;
+  refundRequestedAt?: string;
+  reservationIds?: string[];
+  paymentId?: string;
+}
+
+export interface TimelineEntry {
+  step: string;
+  phase: 'action' | 'compensation';
+  outcome: 'completed' | 'waiting' | 'failed' | 'skipped';
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  detail?: string;
+}
+
+export interface SagaRecord {
+  id: string;
+  orderId: string;
+  status: SagaStatus;
+  currentStep: string | null;
+  history: TimelineEntry[];
+  data: SagaData;
+  failureReason: string | null;
+  startedAt: Date;
+  updatedAt: Date;
+}
+
+/** What a step gets: the saga's transaction, the order, the saga's data, and a way to move the order. */
+export interface StepContext {
+  tx: EntityManager;
+  order: SagaOrder;
+  saga: SagaRecord;
+  /** SAGA_STALL_SECONDS in ms: a request (payment, refund) unanswered for longer is made again. */
+  stallMs: number;
+  transition(to: OrderStatus, options?: TransitionOptions): Promise<StatusChange>;
+}
+
+export interface SagaStep {
+  name: string;
+  /** Runs inside the saga's transaction; idempotent. `wait`: an event (payment, refund) resumes the saga. */
+  action(ctx: StepContext): Promise<StepResult>;
+  /** Undoes the action; idempotent. Absent for steps with nothing to undo. */
+  compensation?: (ctx: StepContext) => Promise<StepResult>;
+  /** A failure here is recorded and the saga goes on (a notification never fails an order). */
+  optional?: boolean;
+}
+
+/** A step's business failure: the saga compensates and the order ends in `finalStatus` with `code` as its reason. */
+export class StepFailure extends DomainError {
+  readonly status = 409;
+
+  constructor(
+    readonly code: string,
+    readonly finalStatus: Compensation['finalStatus'],
+    detail?: string,
+  ) {
+    super(detail ?? code);
+  }
+}
