@@ -33,6 +33,7 @@ interface Context {
   stallSeconds: number;
   settleTimeoutSeconds: number;
   steadySettleSeconds: number;
+  assertAlive: () => void;
   /** CPU seconds used so far by the api process and by the worker processes (summed). */
   workerUrls: string[];
   cpu: () => { api: number | undefined; workers: number | undefined };
@@ -56,7 +57,9 @@ async function phase(
     next: placeOrderRequest(ctx.tokens, ctx.products),
     onResponse: collectOrderIds(ids),
   });
+  ctx.assertAlive();
   const settle = await ctx.db.waitSettled(ids, ctx.stallSeconds, load.settleSeconds);
+  ctx.assertAlive();
   const api = await probe.stop();
   const workers = await Promise.all(workerProbes.map((p) => p.stop()));
   const cpuAfter = ctx.cpu();

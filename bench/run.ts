@@ -90,6 +90,18 @@ class Bench {
     return service;
   }
 
+  /** Fails the run when a service process died on its own (or was killed from outside). */
+  assertAlive(): void {
+    for (const p of this.processes) {
+      p.sampleMemory();
+      if (p.exit) {
+        throw new Error(
+          `${p.name} (pid ${p.pid}) exited during the run: ${JSON.stringify(p.exit)}; last log lines:\n${p.logTail()}`,
+        );
+      }
+    }
+  }
+
   async stop(service: ServiceProcess): Promise<void> {
     await service.stop();
     this.processes.delete(service);
@@ -235,6 +247,7 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
       cpuBefore !== undefined && cpuAfter !== undefined && load.requests > 0
         ? ((cpuAfter - cpuBefore) * 1000) / load.requests
         : null;
+    bench.assertAlive();
     const phase: HttpPhaseResult = {
       name,
       load,
@@ -301,6 +314,7 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
           stallSeconds: o.stallSeconds,
           settleTimeoutSeconds: o.settleTimeoutSeconds,
           steadySettleSeconds: o.steadySettleSeconds,
+          assertAlive: () => bench.assertAlive(),
           workerUrls: workers.map((_, i) => `http://127.0.0.1:${o.basePort + 20 + i}`),
           cpu: () => ({
             api: readCpuSeconds(api.pid),
@@ -314,6 +328,7 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
         },
         { label, workers: count, orders: o.orders, rate: o.rate, duration: o.duration },
       );
+      bench.assertAlive();
       results.endToEnd.push(run);
       for (const w of workers) {
         await bench.stop(w);

@@ -60,6 +60,11 @@ export class ServiceProcess {
     });
   }
 
+  /** How the process ended, if it has. */
+  get exit(): { code: number | null; signal: string | null } | undefined {
+    return this.exited;
+  }
+
   get pid(): number {
     return this.child.pid ?? -1;
   }
@@ -117,6 +122,11 @@ export class ServiceProcess {
     } catch {
       return '(no log)';
     }
+  }
+
+  /** Keeps the latest VmHWM, so a process killed from outside still reports its peak. */
+  sampleMemory(): void {
+    this.memory = readMemory(this.pid) ?? this.memory;
   }
 
   /** SIGTERM, then SIGKILL after the grace period; keeps the last memory reading. */
