@@ -21,7 +21,8 @@ export interface EndToEndPhase {
 export interface EndToEndRun {
   label: string;
   workers: number;
-  burst: EndToEndPhase;
+  atRest: EndToEndPhase & { rate: number };
+  burst?: EndToEndPhase;
   steady?: EndToEndPhase & { rate: number };
 }
 
@@ -89,26 +90,37 @@ async function phase(
 }
 
 /**
- * A burst of `orders` submitted as fast as the API takes them (64 connections), waited on until all
- * settle; then, if the saga runs at all, a steady `rate` orders/s for `duration` seconds.
+ * First a trickle at rest (50 orders at 20/s: the latency floor, the relay's lag with no backlog), then a
+ * burst of `orders` submitted as fast as the API takes them (64 connections), waited on until all settle;
+ * then a steady `rate` orders/s for `duration` seconds.
  */
 export async function runEndToEnd(
   ctx: Context,
   run: { label: string; workers: number; orders: number; rate: number; duration: number },
 ): Promise<EndToEndRun> {
+  const atRest = await phase(ctx, {
+    connections: 1,
+    amount: AT_REST_ORDERS,
+    rate: AT_REST_RATE,
+    settleSeconds: ctx.steadySettleSeconds,
+  });
+  const base = { label: run.label, workers: run.workers, atRest: { ...atRest, rate: AT_REST_RATE } };
+  if (atRest.settle.incomplete === 'saga-not-running') {
+    return base;
+  }
   const burst = await phase(ctx, {
     connections: 64,
     amount: run.orders,
     settleSeconds: ctx.settleTimeoutSeconds,
   });
-  if (burst.settle.incomplete === 'saga-not-running') {
-    return { label: run.label, workers: run.workers, burst };
-  }
   const steady = await phase(ctx, {
     connections: 32,
     duration: run.duration,
     rate: run.rate,
     settleSeconds: ctx.steadySettleSeconds,
   });
-  return { label: run.label, workers: run.workers, burst, steady: { ...steady, rate: run.rate } };
+  return { ...base, burst, steady: { ...steady, rate: run.rate } };
 }
+
+const AT_REST_ORDERS = 50;
+const AT_REST_RATE = 20;

@@ -102,63 +102,59 @@ const cpuPerOrder = (p: EndToEndPhase): string =>
       `${p.transactionsPerOrder?.toFixed(1) ?? '–'} DB transactions per order`;
 
 function endToEndRows(run: EndToEndRun, ratio: (v: number | null | undefined) => string): string[][] {
-  const rows: string[][] = [];
-  const b = run.burst;
-  const outcome = (p: EndToEndPhase): string =>
-    p.settle.incomplete
-      ? `only ${p.stats.settled}/${p.settle.total} settled before the ${p.settle.incomplete}; latencies of those`
-      : `${p.stats.orders} settled`;
-  const statuses = (p: EndToEndPhase): string =>
-    Object.entries(p.stats.byStatus)
-      .map(([s, n]) => `${s} ${n}`)
+  const outcome = (p: EndToEndPhase): string => {
+    const statuses = Object.entries(p.stats.byStatus)
+      .map(([status, n]) => `${status} ${n}`)
       .join(', ');
-  rows.push([
-    `E2E ${run.label}: ${b.submit.requests} orders submitted at once (64 conn)`,
-    `${f0(b.submit.rps)} accepted/s`,
-    ratio(b.submit.rps),
-    `${ms(b.submit.latencyMs.p50)} / ${ms(b.submit.latencyMs.p95)} / ${ms(b.submit.latencyMs.p99)}`,
-    `${b.submit.non2xx + b.submit.errors}`,
-    loopLag(b),
-  ]);
-  rows.push([
-    `E2E ${run.label}: through the saga (${outcome(b)}; ${statuses(b)}; dead letters ${b.stats.deadLetters})`,
-    b.ordersPerSecond ? `${f0(b.ordersPerSecond)} orders/s in ${f1(b.stats.spanSeconds)} s` : '–',
-    ratio(b.ordersPerSecond),
-    b.stats.confirmMs
-      ? `submit→CONFIRMED ${ms(b.stats.confirmMs.p50)} / ${ms(b.stats.confirmMs.p95)} / ${ms(b.stats.confirmMs.p99)}`
-      : '–',
-    '',
-    '',
-    cpuPerOrder(b),
-  ]);
-  rows.push([
-    `E2E ${run.label}: outbox commit→enqueue (burst)`,
-    '',
-    '',
-    b.stats.outboxLagMs ? `${ms(b.stats.outboxLagMs.p50)} / – / ${ms(b.stats.outboxLagMs.p99)}` : '–',
-    '',
-    '',
-  ]);
-  const s = run.steady;
-  if (s) {
-    rows.push([
-      `E2E ${run.label}: steady ${s.rate} orders/s for ${f0(s.submit.seconds)} s (${outcome(s)})`,
-      `${f0(s.submit.rps)} accepted/s`,
+    const settled = p.settle.incomplete
+      ? `only ${p.stats.settled}/${p.settle.total} settled before the ${p.settle.incomplete}, latencies of those`
+      : `all ${p.stats.orders} settled`;
+    return `${settled}: ${statuses}; dead letters ${p.stats.deadLetters}`;
+  };
+  const saga = (p: EndToEndPhase): string => {
+    const c = p.stats.confirmMs;
+    const l = p.stats.outboxLagMs;
+    return (
+      (c ? `submit→CONFIRMED ${ms(c.p50)} / ${ms(c.p95)} / ${ms(c.p99)}` : 'submit→CONFIRMED –') +
+      (l ? `; outbox commit→enqueue ${ms(l.p50)} / – / ${ms(l.p99)}` : '')
+    );
+  };
+  const rowsOf = (name: string, p: EndToEndPhase, compare: boolean): string[][] => [
+    [
+      `E2E ${run.label}, ${name}: accepted by the API`,
+      `${f0(p.submit.rps)} orders/s`,
+      compare ? ratio(p.submit.rps) : '',
+      `${ms(p.submit.latencyMs.p50)} / ${ms(p.submit.latencyMs.p95)} / ${ms(p.submit.latencyMs.p99)}`,
+      `${p.submit.non2xx + p.submit.errors}`,
+      loopLag(p),
       '',
-      s.stats.confirmMs
-        ? `submit→CONFIRMED ${ms(s.stats.confirmMs.p50)} / ${ms(s.stats.confirmMs.p95)} / ${ms(s.stats.confirmMs.p99)}`
-        : '–',
-      `${s.submit.non2xx + s.submit.errors}`,
-      loopLag(s),
-    ]);
-    rows.push([
-      `E2E ${run.label}: outbox commit→enqueue (steady)`,
+    ],
+    [
+      `E2E ${run.label}, ${name}: through the saga (${outcome(p)})`,
+      p.ordersPerSecond ? `${f0(p.ordersPerSecond)} orders/s over ${f1(p.stats.spanSeconds)} s` : '–',
+      compare ? ratio(p.ordersPerSecond) : '',
+      saga(p),
       '',
       '',
-      s.stats.outboxLagMs ? `${ms(s.stats.outboxLagMs.p50)} / – / ${ms(s.stats.outboxLagMs.p99)}` : '–',
-      '',
-      '',
-    ]);
+      cpuPerOrder(p),
+    ],
+  ];
+  const rows = rowsOf(
+    `at rest (${run.atRest.submit.requests} orders at ${run.atRest.rate}/s)`,
+    run.atRest,
+    false,
+  );
+  if (run.burst) {
+    rows.push(...rowsOf(`burst of ${run.burst.submit.requests} (64 conn)`, run.burst, true));
+  }
+  if (run.steady) {
+    rows.push(
+      ...rowsOf(
+        `steady ${run.steady.rate}/s for ${f0(run.steady.submit.seconds)} s (32 conn)`,
+        run.steady,
+        false,
+      ),
+    );
   }
   return rows;
 }

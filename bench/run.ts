@@ -333,7 +333,7 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
       for (const w of workers) {
         await bench.stop(w);
       }
-      if (run.burst.settle.incomplete === 'saga-not-running') {
+      if (run.atRest.settle.incomplete === 'saga-not-running') {
         results.notes.push(
           'end to end: no order left PENDING, so the order saga is not running in this build; skipped the rest',
         );
