@@ -35,6 +35,8 @@ interface Context {
   settleTimeoutSeconds: number;
   steadySettleSeconds: number;
   assertAlive: () => void;
+  /** Restarts the workers on an empty order history and empty queues. */
+  freshStart: () => Promise<void>;
   /** CPU seconds used so far by the api process and by the worker processes (summed). */
   workerUrls: string[];
   cpu: () => { api: number | undefined; workers: number | undefined };
@@ -90,7 +92,7 @@ async function phase(
 }
 
 /**
- * First a trickle at rest (50 orders at 20/s: the latency floor, the relay's lag with no backlog), then a
+ * Each phase on a clean slate: first a trickle at rest (50 orders at 20/s: the latency floor, the relay's lag with no backlog), then a
  * burst of `orders` submitted as fast as the API takes them (64 connections), waited on until all settle;
  * then a steady `rate` orders/s for `duration` seconds.
  */
@@ -108,11 +110,13 @@ export async function runEndToEnd(
   if (atRest.settle.incomplete === 'saga-not-running') {
     return base;
   }
+  await ctx.freshStart();
   const burst = await phase(ctx, {
     connections: 64,
     amount: run.orders,
     settleSeconds: ctx.settleTimeoutSeconds,
   });
+  await ctx.freshStart();
   const steady = await phase(ctx, {
     connections: 32,
     duration: run.duration,
