@@ -271,7 +271,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const crashAtRaw = r.optional('CRASH_AT');
   let crashAt: AppConfig['saga']['crashAt'];
   if (crashAtRaw !== undefined) {
-    const [step, when] = crashAtRaw.split(':');
+    // Split at the last colon: the step itself may hold one (`compensate:reserveInventory:after`).
+    const split = crashAtRaw.lastIndexOf(':');
+    const step = split > 0 ? crashAtRaw.slice(0, split) : '';
+    const when = crashAtRaw.slice(split + 1);
     if (production) {
       r.problems.push('CRASH_AT is a fault-injection hook and is refused when NODE_ENV=production');
     } else if (!step || (when !== 'before' && when !== 'after')) {

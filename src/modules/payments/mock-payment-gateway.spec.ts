@@ -331,6 +331,34 @@ describe(MockPaymentGateway.name, () => {
     });
   });
 
+  describe('several instances (worker processes, or one restarted after a crash)', () => {
+    it('refunds a settled charge another instance made, keeping its refund policy', async () => {
+      const first = setup().sut;
+      const second = setup().sut;
+      const charge = await first.charge(chargeOf({ amount: '40.00' }));
+      const refusing = await first.charge(chargeOf({ amount: '10.00', token: 'tok_refund_fails' }));
+      const refund = (reference: string, amount: string) =>
+        second.refund({
+          idempotencyKey: `r-${reference}`,
+          chargeReference: reference,
+          amount,
+          currency: 'USD',
+        });
+
+      await expect(refund(charge.reference, '40.00')).resolves.toMatchObject({ status: 'SUCCEEDED' });
+      await expect(refund(refusing.reference, '10.00')).resolves.toMatchObject({
+        failureCode: 'refund_declined',
+      });
+      expect(await second.getPayment(charge.reference)).toMatchObject({
+        status: 'SUCCEEDED',
+        amount: '40.00',
+      });
+      await expect(refund('ch_forged.e30', '1.00')).resolves.toMatchObject({
+        failureCode: 'charge_not_found',
+      });
+    });
+  });
+
   describe('status lookup', () => {
     it('reports a charge by reference and nothing for an unknown one', async () => {
       const { sut } = setup();

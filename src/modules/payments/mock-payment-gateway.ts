@@ -174,7 +174,7 @@ export class MockPaymentGateway implements PaymentProvider {
   async getPayment(reference: string): Promise<GatewayPayment | undefined> {
     await this.networkLatency();
     this.takeRateLimitToken();
-    const charge = this.charges.get(reference);
+    const charge = this.chargeOf(reference);
     if (!charge) {
       return undefined;
     }
@@ -198,6 +198,22 @@ export class MockPaymentGateway implements PaymentProvider {
     this.deps.webhooks.close?.();
   }
 
+  /**
+   * A charge this instance made, or a settled one another instance made (a second worker process, or
+   * this one before a restart): a real gateway is one shared service, so its references outlive us.
+   */
+  private chargeOf(reference: string): ChargeRecord | undefined {
+    const known = this.charges.get(reference);
+    if (known) {
+      return known;
+    }
+    const described = chargeFromReference(reference);
+    if (described) {
+      this.charges.set(reference, described);
+    }
+    return described;
+  }
+
   private async replay<T>(remembered: Remembered<T>, fingerprint: string, key: string): Promise<T> {
     if (remembered.fingerprint !== fingerprint) {
       throw new PermanentPaymentError(
@@ -215,10 +231,9 @@ export class MockPaymentGateway implements PaymentProvider {
     if (plan.slow) {
       await this.sleep(this.options.slowLatencyMs);
     }
-    const reference = `ch_${randomBytes(12).toString('hex')}`;
     const currency = request.currency.toUpperCase();
     const record: ChargeRecord = {
-      reference,
+      reference: `ch_${randomBytes(12).toString('hex')}`,
       idempotencyKey: request.idempotencyKey,
       status: 'FAILED',
       cents: toCents(request.amount),
@@ -238,11 +253,12 @@ export class MockPaymentGateway implements PaymentProvider {
       record.failureMessage = plan.decline.message;
     } else {
       record.status = 'SUCCEEDED';
+      record.reference = selfDescribingReference(record);
       this.chargesExecuted += 1;
     }
-    this.charges.set(reference, record);
+    this.charges.set(record.reference, record);
     return {
-      reference,
+      reference: record.reference,
       status: record.status,
       amount: fromCents(record.cents),
       currency,
@@ -293,7 +309,7 @@ export class MockPaymentGateway implements PaymentProvider {
       failureCode: code,
       failureMessage: message,
     });
-    const charge = this.charges.get(request.chargeReference);
+    const charge = this.chargeOf(request.chargeReference);
     if (!charge) {
       return failed('charge_not_found', `No charge ${request.chargeReference}.`);
     }
@@ -378,6 +394,46 @@ export class MockPaymentGateway implements PaymentProvider {
     if (!this.bucket.tryTake()) {
       throw new TransientPaymentError('rate_limited', 'Too many requests to the gateway; slow down.');
     }
+  }
+}
+
+/**
+ * The in-memory ledger dies with its process, so a settled charge's reference carries what a refund
+ * needs (amount, currency, method, whether refunds fail). Refunds already made through another
+ * instance are not known here; PaymentsService bounds refunds by its own table anyway.
+ */
+function selfDescribingReference(record: ChargeRecord): string {
+  const facts = { c: record.cents, cur: record.currency, m: record.method, rf: record.refundsFail };
+  return `${record.reference}.${Buffer.from(JSON.stringify(facts)).toString('base64url')}`;
+}
+
+function chargeFromReference(reference: string): ChargeRecord | undefined {
+  const [id, encoded] = reference.split('.');
+  if (!id.startsWith('ch_') || !encoded) {
+    return undefined;
+  }
+  try {
+    const facts = JSON.parse(Buffer.from(encoded, 'base64url').toString()) as {
+      c: number;
+      cur: string;
+      m: PaymentMethod;
+      rf: boolean;
+    };
+    if (!Number.isSafeInteger(facts.c) || typeof facts.cur !== 'string') {
+      return undefined;
+    }
+    return {
+      reference,
+      idempotencyKey: '',
+      status: 'SUCCEEDED',
+      cents: facts.c,
+      refundedCents: 0,
+      currency: facts.cur,
+      method: facts.m,
+      refundsFail: facts.rf === true,
+    };
+  } catch {
+    return undefined;
   }
 }
 

@@ -55,13 +55,14 @@ const CHECKS: Record<string, string> = {
   activeReservationsOfSettledOrders: `
     SELECT r.id, r.order_id, o.status FROM inventory_reservations r JOIN orders o ON o.id = r.order_id
     WHERE r.status = 'ACTIVE' AND o.status IN ('CONFIRMED', 'CANCELLED', 'PAYMENT_FAILED')`,
-  // Each effect once: one confirmation per confirmed order, none for the others.
+  // Each effect once: one confirmation per confirmed order, at most one for any order, none for a
+  // declined one.
   oneConfirmationNotice: `
     SELECT o.id, o.status, count(n.id) AS notices FROM orders o
     LEFT JOIN notifications n ON n.order_id = o.id AND n.template = 'order-confirmation'
-    WHERE o.status IN ('CONFIRMED', 'CANCELLED', 'PAYMENT_FAILED')
     GROUP BY o.id, o.status
-    HAVING count(n.id) <> CASE WHEN o.status = 'CONFIRMED' THEN 1 ELSE 0 END`,
+    HAVING count(n.id) > 1 OR (o.status = 'CONFIRMED' AND count(n.id) <> 1)
+        OR (o.status = 'PAYMENT_FAILED' AND count(n.id) <> 0)`,
   // The outbox: everything published in time, nothing parked.
   outboxPublished: `
     SELECT id, event_type, attempts, last_error FROM outbox_events
