@@ -9,7 +9,11 @@ export interface PlacedOrder {
   answer: HttpAnswer;
   /** The order id when the API acknowledged it (202). */
   id?: string;
+  /** Answers before the last one (retries of the same key). */
+  earlier: number[];
 }
+
+const RETRIED = [0, 409, 503];
 
 export interface LoadOptions {
   count: number;
@@ -21,6 +25,11 @@ export interface LoadOptions {
   apiFor: (i: number) => ServiceProcess | string;
   timeoutMs?: number;
   onAnswer?: (order: PlacedOrder) => void;
+  /**
+   * Like a careful client: an unanswered request (connection refused or cut), a 503 or a 409 "still in
+   * flight" is sent again with the same Idempotency-Key until it gets an answer, at most this long.
+   */
+  retryForMs?: number;
 }
 
 /** Places `count` orders with `concurrency` clients at once, each with its own Idempotency-Key. */
@@ -33,15 +42,22 @@ export async function placeOrders(env: ChaosEnv, options: LoadOptions): Promise<
       const user = options.users[i % options.users.length];
       const body = options.bodyFor(i);
       const idempotencyKey = randomUUID();
-      const answer = await env.placeOrder(options.apiFor(i), user, body, {
-        idempotencyKey,
-        timeoutMs: options.timeoutMs,
-      });
+      const send = () =>
+        env.placeOrder(options.apiFor(i), user, body, { idempotencyKey, timeoutMs: options.timeoutMs });
+      let answer = await send();
+      const earlier: number[] = [];
+      const deadline = Date.now() + (options.retryForMs ?? 0);
+      while (RETRIED.includes(answer.status) && Date.now() < deadline) {
+        earlier.push(answer.status);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        answer = await send();
+      }
       const order: PlacedOrder = {
         user,
         idempotencyKey,
         body,
         answer,
+        earlier,
         id: answer.status === 202 ? (answer.body.id as string) : undefined,
       };
       placed.push(order);
