@@ -74,6 +74,16 @@ export class ServiceProcess {
     await this.exited;
   }
 
+  /**
+   * Freezes the process (SIGSTOP) for `ms`, then lets it go on (SIGCONT): a stop-the-world pause or a
+   * blocked event loop seen from outside. Its job locks expire meanwhile; others take its jobs over.
+   */
+  async freeze(ms: number): Promise<void> {
+    process.kill(this.child!.pid!, 'SIGSTOP');
+    await sleep(ms);
+    process.kill(this.child!.pid!, 'SIGCONT');
+  }
+
   /** Resolves when the process exits by itself (a CRASH_AT hook) or rejects after the timeout. */
   async waitForExit(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const exit = await withTimeout(this.exited!, timeoutMs);
