@@ -190,6 +190,22 @@ describe(loadConfig.name, () => {
       ).toThrow(/refused when NODE_ENV=production/);
     });
 
+    it('reads PAYMENT_OUTAGE_FILE (off by default) and refuses it in production', () => {
+      expect(loadConfig({}).payment.outageFile).toBeUndefined();
+      expect(loadConfig({ PAYMENT_OUTAGE_FILE: '/tmp/gateway-down' }).payment.outageFile).toBe(
+        '/tmp/gateway-down',
+      );
+      expect(() =>
+        loadConfig({
+          NODE_ENV: 'production',
+          JWT_SECRET: 'x'.repeat(40),
+          ADMIN_PASSWORD: 'Secret123!',
+          PAYMENT_WEBHOOK_SECRET: 'whsec_x',
+          PAYMENT_OUTAGE_FILE: '/tmp/gateway-down',
+        }),
+      ).toThrow(/PAYMENT_OUTAGE_FILE is a fault-injection hook/);
+    });
+
     it('accepts RATE_LIMIT_PER_MINUTE=0 to turn the limit off', () => {
       expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimit.perMinute).toBe(0);
     });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mulberry32 } from '../../platform/random';
 import { MockGatewayOptions, MockPaymentGateway } from './mock-payment-gateway';
 import { PermanentPaymentError, TransientPaymentError } from './payment.errors';
@@ -328,6 +331,32 @@ describe(MockPaymentGateway.name, () => {
           currency: 'USD',
         }),
       ).resolves.toMatchObject({ failureCode: 'charge_not_settled' });
+    });
+  });
+
+  describe('outage (PAYMENT_OUTAGE_FILE)', () => {
+    it('fails every call transiently while the file exists, without charging, and recovers when it goes', async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'aop-outage-')), 'down');
+      const { sut } = setup({ outageFile: file });
+      const settled = await sut.charge(chargeOf({ amount: '10.00' }));
+
+      writeFileSync(file, '');
+      const request = chargeOf({ amount: '25.00' });
+      await expect(sut.charge(request)).rejects.toMatchObject({ code: 'gateway_outage' });
+      await expect(
+        sut.refund({
+          idempotencyKey: 'r',
+          chargeReference: settled.reference,
+          amount: '1.00',
+          currency: 'USD',
+        }),
+      ).rejects.toBeInstanceOf(TransientPaymentError);
+      await expect(sut.getPayment(settled.reference)).rejects.toMatchObject({ code: 'gateway_outage' });
+      expect({ charged: sut.chargesExecuted, refused: sut.outageCalls }).toEqual({ charged: 1, refused: 3 });
+
+      rmSync(file);
+      await expect(sut.charge(request)).resolves.toMatchObject({ status: 'SUCCEEDED', amount: '25.00' });
+      expect(sut.chargesExecuted).toBe(2);
     });
   });
 

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { fromCents, toCents } from '../../platform/money';
 import { RandomSource } from '../../platform/random';
 import { isSupportedCurrency, toUsdCents } from './currency-rates';
@@ -27,6 +28,8 @@ export interface MockGatewayOptions {
   slowLatencyMs: number;
   fraudLimitUsd: number;
   dropResponseRate: number;
+  /** Fault injection: while a file exists at this path, every call fails as if the gateway were down. */
+  outageFile?: string;
   ratePerSecond: number;
   burst: number;
   bankTransferSettleMs: number;
@@ -105,6 +108,8 @@ export class MockPaymentGateway implements PaymentProvider {
   private readonly schedule: (fn: () => void, ms: number) => () => void;
   /** How many charges really happened (money moved or was initiated): tests assert on it. */
   chargesExecuted = 0;
+  /** Calls that reached the gateway while it was down. */
+  outageCalls = 0;
 
   constructor(
     private readonly options: MockGatewayOptions,
@@ -124,6 +129,7 @@ export class MockPaymentGateway implements PaymentProvider {
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     validateCharge(request);
     await this.networkLatency();
+    this.failIfDown();
     this.takeRateLimitToken();
 
     const fingerprint = `${toCents(request.amount)}|${request.currency.toUpperCase()}|${request.method}`;
@@ -160,6 +166,7 @@ export class MockPaymentGateway implements PaymentProvider {
       throw new PermanentPaymentError('invalid_amount', 'A refund must be a positive amount.');
     }
     await this.networkLatency();
+    this.failIfDown();
     this.takeRateLimitToken();
     const fingerprint = `${request.chargeReference}|${cents}|${request.currency.toUpperCase()}`;
     const remembered = this.refundResults.get(request.idempotencyKey);
@@ -173,6 +180,7 @@ export class MockPaymentGateway implements PaymentProvider {
 
   async getPayment(reference: string): Promise<GatewayPayment | undefined> {
     await this.networkLatency();
+    this.failIfDown();
     this.takeRateLimitToken();
     const charge = this.chargeOf(reference);
     if (!charge) {
@@ -387,6 +395,14 @@ export class MockPaymentGateway implements PaymentProvider {
     const ms = max <= min ? min : min + Math.floor(this.deps.random() * (max - min + 1));
     if (ms > 0) {
       await this.sleep(ms);
+    }
+  }
+
+  /** An outage (PAYMENT_OUTAGE_FILE): the gateway answers 503 to everything, and nothing happens. */
+  private failIfDown(): void {
+    if (this.options.outageFile !== undefined && existsSync(this.options.outageFile)) {
+      this.outageCalls += 1;
+      throw new TransientPaymentError('gateway_outage', 'The payment gateway is down (503).');
     }
   }
 
