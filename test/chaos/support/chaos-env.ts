@@ -57,8 +57,8 @@ export interface HttpAnswer {
   ms: number;
 }
 
-/** Ports 3400–3499 are this suite's; each process gets the next one. */
-let nextPort = 3400 + Math.floor(Math.random() * 50);
+/** Ports 3400–3489 are this suite's processes' (3490–3499 are for its own PostgreSQL clusters). */
+let nextPort = 3400 + Math.floor(Math.random() * 40);
 
 /**
  * One scenario's world: its own database (created and migrated like production) and queue prefix, the
@@ -75,9 +75,11 @@ export class ChaosEnv {
   constructor(
     readonly name: string,
     readonly env: Record<string, string> = {},
+    /** Another PostgreSQL server (a cluster of the scenario's own); the shared one by default. */
+    server?: string,
   ) {
     const suffix = `${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
-    this.databaseUrl = databaseUrlFor(`aop_chaos_${name.replace(/\W/g, '_')}_${suffix}`);
+    this.databaseUrl = databaseUrlFor(`aop_chaos_${name.replace(/\W/g, '_')}_${suffix}`, server);
     this.queuePrefix = `{aop-chaos-${name}-${suffix}}`;
     this.tokens = new TokenService(loadConfig({ ...CHAOS_BASE_ENV, ...env }));
   }
@@ -231,7 +233,7 @@ export class ChaosEnv {
 
 function takePort(): number {
   const port = nextPort;
-  nextPort = nextPort >= 3499 ? 3400 : nextPort + 1;
+  nextPort = nextPort >= 3489 ? 3400 : nextPort + 1;
   return port;
 }
 

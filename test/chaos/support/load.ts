@@ -11,6 +11,8 @@ export interface PlacedOrder {
   id?: string;
   /** Answers before the last one (retries of the same key). */
   earlier: number[];
+  /** When the (first) request was sent. */
+  sentAt?: number;
 }
 
 const RETRIED = [0, 409, 503];
