@@ -180,6 +180,44 @@ describe(loadConfig.name, () => {
       );
     });
 
+    it('reads CRASH_AT for a compensation (`compensate:<step>:<when>`), refuses it in production', () => {
+      expect(loadConfig({ CRASH_AT: 'chargePayment:after' }).saga.crashAt).toEqual({
+        step: 'chargePayment',
+        when: 'after',
+      });
+      expect(loadConfig({ CRASH_AT: 'compensate:reserveInventory:before' }).saga.crashAt).toEqual({
+        step: 'compensate:reserveInventory',
+        when: 'before',
+      });
+      expect(() => loadConfig({ CRASH_AT: 'chargePayment' })).toThrow(/CRASH_AT="chargePayment"/);
+      expect(() => loadConfig({ CRASH_AT: 'chargePayment:during' })).toThrow(/CRASH_AT/);
+      expect(() =>
+        loadConfig({
+          NODE_ENV: 'production',
+          JWT_SECRET: 'x'.repeat(40),
+          ADMIN_PASSWORD: 'Secret123!',
+          PAYMENT_WEBHOOK_SECRET: 'whsec_x',
+          CRASH_AT: 'chargePayment:after',
+        }),
+      ).toThrow(/refused when NODE_ENV=production/);
+    });
+
+    it('reads PAYMENT_OUTAGE_FILE (off by default) and refuses it in production', () => {
+      expect(loadConfig({}).payment.outageFile).toBeUndefined();
+      expect(loadConfig({ PAYMENT_OUTAGE_FILE: '/tmp/gateway-down' }).payment.outageFile).toBe(
+        '/tmp/gateway-down',
+      );
+      expect(() =>
+        loadConfig({
+          NODE_ENV: 'production',
+          JWT_SECRET: 'x'.repeat(40),
+          ADMIN_PASSWORD: 'Secret123!',
+          PAYMENT_WEBHOOK_SECRET: 'whsec_x',
+          PAYMENT_OUTAGE_FILE: '/tmp/gateway-down',
+        }),
+      ).toThrow(/PAYMENT_OUTAGE_FILE is a fault-injection hook/);
+    });
+
     it('accepts RATE_LIMIT_PER_MINUTE=0 to turn the limit off', () => {
       expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimit.perMinute).toBe(0);
     });

@@ -67,6 +67,8 @@ export interface AppConfig {
     randomSeed: number | undefined;
     /** Share of successful charges whose answer the mock drops (the charge happens, the caller times out). */
     dropResponseRate: number;
+    /** Fault injection (never in production): while this file exists the mock gateway is down. */
+    outageFile: string | undefined;
     /** The mock gateway's own rate limit: token bucket refilled per second, with a burst capacity. */
     gatewayRatePerSecond: number;
     gatewayBurst: number;
@@ -280,10 +282,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
     r.problems.push('PAYMENT_BREAKER_TIMEOUT_MS must exceed PAYMENT_LATENCY_MAX_MS');
   }
 
+  const outageFile = r.optional('PAYMENT_OUTAGE_FILE');
+  if (outageFile !== undefined && production) {
+    r.problems.push('PAYMENT_OUTAGE_FILE is a fault-injection hook and is refused when NODE_ENV=production');
+  }
+
   const crashAtRaw = r.optional('CRASH_AT');
   let crashAt: AppConfig['saga']['crashAt'];
   if (crashAtRaw !== undefined) {
-    const [step, when] = crashAtRaw.split(':');
+    // Split at the last colon: the step itself may hold one (`compensate:reserveInventory:after`).
+    const split = crashAtRaw.lastIndexOf(':');
+    const step = split > 0 ? crashAtRaw.slice(0, split) : '';
+    const when = crashAtRaw.slice(split + 1);
     if (production) {
       r.problems.push('CRASH_AT is a fault-injection hook and is refused when NODE_ENV=production');
     } else if (!step || (when !== 'before' && when !== 'after')) {
@@ -370,6 +380,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       fraudLimit: r.number('PAYMENT_FRAUD_LIMIT', 1000, 0, 1e12),
       randomSeed,
       dropResponseRate: r.number('PAYMENT_DROP_RESPONSE_RATE', 0, 0, 1),
+      outageFile: production ? undefined : outageFile,
       gatewayRatePerSecond: r.number('PAYMENT_GATEWAY_RATE_PER_SECOND', 100, 0.001, 1e6),
       gatewayBurst: r.integer('PAYMENT_GATEWAY_BURST', 100, 1, 1e6),
       bankTransferSettleMs: r.integer('PAYMENT_BANK_TRANSFER_SETTLE_MS', 5000, 0, 86_400_000),

@@ -127,28 +127,40 @@ export class CheckoutSaga {
     // Asked again when unanswered for long: the job may be lost, or its worker died mid-charge
     // (the charge's idempotency key makes a second request harmless).
     if ((!charge || charge.status === 'PENDING') && this.isDue(ctx.saga.data.paymentRequestedAt, ctx)) {
-      await this.outbox.append(ctx.tx, {
-        type: 'PaymentRequested',
-        aggregateType: 'order',
-        aggregateId: ctx.order.id,
-        payload: {
-          orderId: ctx.order.id,
-          amount: ctx.order.totalAmount,
-          currency: ctx.order.currency,
-          method: ctx.order.paymentMethod,
-        },
-      });
-      ctx.saga.data.paymentRequestedAt = new Date().toISOString();
+      await this.requestCharge(ctx);
     }
     return 'wait';
+  }
+
+  private async requestCharge(ctx: StepContext): Promise<void> {
+    await this.outbox.append(ctx.tx, {
+      type: 'PaymentRequested',
+      aggregateType: 'order',
+      aggregateId: ctx.order.id,
+      payload: {
+        orderId: ctx.order.id,
+        amount: ctx.order.totalAmount,
+        currency: ctx.order.currency,
+        method: ctx.order.paymentMethod,
+      },
+    });
+    ctx.saga.data.paymentRequestedAt = new Date().toISOString();
   }
 
   /**
    * Whatever was captured goes back. A charge still pending (a bank transfer not yet settled) does not
    * hold the cancellation up: if it settles later, the runner reopens this compensation and refunds it.
+   * A charge in doubt does: nothing would ever settle it, so the charge is asked again (same idempotency
+   * key, so the gateway answers with what it did) before deciding whether there is anything to refund.
    */
   private async refundPayment(ctx: StepContext): Promise<StepResult> {
     const balance = await this.payments.balance(ctx.tx, ctx.order.id);
+    if (balance.chargeInDoubt) {
+      if (this.isDue(ctx.saga.data.paymentRequestedAt, ctx)) {
+        await this.requestCharge(ctx);
+      }
+      return 'wait';
+    }
     if (balance.refundableCents <= 0) {
       return 'done';
     }

@@ -48,8 +48,9 @@ export class CheckoutWorker {
     if (!order) {
       throw new PermanentJobError(`order ${orderId} does not exist`, 'ORDER_NOT_FOUND');
     }
-    if (saga && SETTLED_SAGA.includes(saga.status)) {
-      // The order is being undone: charging now would only mean refunding later.
+    if (saga && SETTLED_SAGA.includes(saga.status) && !(await this.hasChargeInDoubt(orderId))) {
+      // The order is being undone: charging now would only mean refunding later. A charge already
+      // attempted without an answer is different: it is asked again to learn whether money was taken.
       this.logger.log({ orderId, sagaStatus: saga.status }, 'charge skipped: the saga is compensating');
       return;
     }
@@ -69,6 +70,13 @@ export class CheckoutWorker {
           failureCode: payment.failureCode ?? undefined,
         },
       }),
+    );
+  }
+
+  private async hasChargeInDoubt(orderId: string): Promise<boolean> {
+    const payments = await this.payments.getPaymentsForOrder(orderId);
+    return payments.some(
+      (p) => p.kind === 'CHARGE' && p.status === 'PENDING' && p.providerReference === null,
     );
   }
 

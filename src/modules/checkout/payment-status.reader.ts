@@ -10,6 +10,11 @@ export interface ChargeView {
 
 export interface PaymentBalance {
   pendingCharge: boolean;
+  /**
+   * A charge attempt that never got the gateway's answer (response lost, worker killed mid-call): the
+   * money may have been taken. Unlike a pending bank transfer it has no gateway reference to wait on.
+   */
+  chargeInDoubt: boolean;
   capturedCents: number;
   /** Refunds that succeeded or are still in flight. */
   refundedCents: number;
@@ -30,8 +35,9 @@ export class PaymentStatusReader {
   }
 
   async balance(tx: EntityManager, orderId: string): Promise<PaymentBalance> {
-    const [row] = await tx.query<{ pending: boolean; captured: string; refunded: string }[]>(
+    const [row] = await tx.query<{ pending: boolean; doubt: boolean; captured: string; refunded: string }[]>(
       `SELECT bool_or(kind = 'CHARGE' AND status = 'PENDING') AS pending,
+              bool_or(kind = 'CHARGE' AND status = 'PENDING' AND provider_reference IS NULL) AS doubt,
               coalesce(sum((amount * 100)::bigint) FILTER (WHERE kind = 'CHARGE' AND status = 'SUCCEEDED'), 0) AS captured,
               coalesce(sum((amount * 100)::bigint) FILTER (WHERE kind = 'REFUND' AND status IN ('SUCCEEDED', 'PENDING')), 0) AS refunded
        FROM payments WHERE order_id = $1`,
@@ -41,6 +47,7 @@ export class PaymentStatusReader {
     const refundedCents = Number(row?.refunded ?? 0);
     return {
       pendingCharge: row?.pending ?? false,
+      chargeInDoubt: row?.doubt ?? false,
       capturedCents,
       refundedCents,
       refundableCents: capturedCents - refundedCents,

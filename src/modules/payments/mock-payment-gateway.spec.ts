@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mulberry32 } from '../../platform/random';
 import { MockGatewayOptions, MockPaymentGateway } from './mock-payment-gateway';
 import { PermanentPaymentError, TransientPaymentError } from './payment.errors';
@@ -328,6 +331,60 @@ describe(MockPaymentGateway.name, () => {
           currency: 'USD',
         }),
       ).resolves.toMatchObject({ failureCode: 'charge_not_settled' });
+    });
+  });
+
+  describe('outage (PAYMENT_OUTAGE_FILE)', () => {
+    it('fails every call transiently while the file exists, without charging, and recovers when it goes', async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'aop-outage-')), 'down');
+      const { sut } = setup({ outageFile: file });
+      const settled = await sut.charge(chargeOf({ amount: '10.00' }));
+
+      writeFileSync(file, '');
+      const request = chargeOf({ amount: '25.00' });
+      await expect(sut.charge(request)).rejects.toMatchObject({ code: 'gateway_outage' });
+      await expect(
+        sut.refund({
+          idempotencyKey: 'r',
+          chargeReference: settled.reference,
+          amount: '1.00',
+          currency: 'USD',
+        }),
+      ).rejects.toBeInstanceOf(TransientPaymentError);
+      await expect(sut.getPayment(settled.reference)).rejects.toMatchObject({ code: 'gateway_outage' });
+      expect({ charged: sut.chargesExecuted, refused: sut.outageCalls }).toEqual({ charged: 1, refused: 3 });
+
+      rmSync(file);
+      await expect(sut.charge(request)).resolves.toMatchObject({ status: 'SUCCEEDED', amount: '25.00' });
+      expect(sut.chargesExecuted).toBe(2);
+    });
+  });
+
+  describe('several instances (worker processes, or one restarted after a crash)', () => {
+    it('refunds a settled charge another instance made, keeping its refund policy', async () => {
+      const first = setup().sut;
+      const second = setup().sut;
+      const charge = await first.charge(chargeOf({ amount: '40.00' }));
+      const refusing = await first.charge(chargeOf({ amount: '10.00', token: 'tok_refund_fails' }));
+      const refund = (reference: string, amount: string) =>
+        second.refund({
+          idempotencyKey: `r-${reference}`,
+          chargeReference: reference,
+          amount,
+          currency: 'USD',
+        });
+
+      await expect(refund(charge.reference, '40.00')).resolves.toMatchObject({ status: 'SUCCEEDED' });
+      await expect(refund(refusing.reference, '10.00')).resolves.toMatchObject({
+        failureCode: 'refund_declined',
+      });
+      expect(await second.getPayment(charge.reference)).toMatchObject({
+        status: 'SUCCEEDED',
+        amount: '40.00',
+      });
+      await expect(refund('ch_forged.e30', '1.00')).resolves.toMatchObject({
+        failureCode: 'charge_not_found',
+      });
     });
   });
 

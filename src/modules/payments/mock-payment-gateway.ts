@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { fromCents, toCents } from '../../platform/money';
 import { RandomSource } from '../../platform/random';
 import { isSupportedCurrency, toUsdCents } from './currency-rates';
@@ -27,6 +28,8 @@ export interface MockGatewayOptions {
   slowLatencyMs: number;
   fraudLimitUsd: number;
   dropResponseRate: number;
+  /** Fault injection: while a file exists at this path, every call fails as if the gateway were down. */
+  outageFile?: string;
   ratePerSecond: number;
   burst: number;
   bankTransferSettleMs: number;
@@ -105,6 +108,8 @@ export class MockPaymentGateway implements PaymentProvider {
   private readonly schedule: (fn: () => void, ms: number) => () => void;
   /** How many charges really happened (money moved or was initiated): tests assert on it. */
   chargesExecuted = 0;
+  /** Calls that reached the gateway while it was down. */
+  outageCalls = 0;
 
   constructor(
     private readonly options: MockGatewayOptions,
@@ -124,6 +129,7 @@ export class MockPaymentGateway implements PaymentProvider {
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     validateCharge(request);
     await this.networkLatency();
+    this.failIfDown();
     this.takeRateLimitToken();
 
     const fingerprint = `${toCents(request.amount)}|${request.currency.toUpperCase()}|${request.method}`;
@@ -160,6 +166,7 @@ export class MockPaymentGateway implements PaymentProvider {
       throw new PermanentPaymentError('invalid_amount', 'A refund must be a positive amount.');
     }
     await this.networkLatency();
+    this.failIfDown();
     this.takeRateLimitToken();
     const fingerprint = `${request.chargeReference}|${cents}|${request.currency.toUpperCase()}`;
     const remembered = this.refundResults.get(request.idempotencyKey);
@@ -173,8 +180,9 @@ export class MockPaymentGateway implements PaymentProvider {
 
   async getPayment(reference: string): Promise<GatewayPayment | undefined> {
     await this.networkLatency();
+    this.failIfDown();
     this.takeRateLimitToken();
-    const charge = this.charges.get(reference);
+    const charge = this.chargeOf(reference);
     if (!charge) {
       return undefined;
     }
@@ -198,6 +206,22 @@ export class MockPaymentGateway implements PaymentProvider {
     this.deps.webhooks.close?.();
   }
 
+  /**
+   * A charge this instance made, or a settled one another instance made (a second worker process, or
+   * this one before a restart): a real gateway is one shared service, so its references outlive us.
+   */
+  private chargeOf(reference: string): ChargeRecord | undefined {
+    const known = this.charges.get(reference);
+    if (known) {
+      return known;
+    }
+    const described = chargeFromReference(reference);
+    if (described) {
+      this.charges.set(reference, described);
+    }
+    return described;
+  }
+
   private async replay<T>(remembered: Remembered<T>, fingerprint: string, key: string): Promise<T> {
     if (remembered.fingerprint !== fingerprint) {
       throw new PermanentPaymentError(
@@ -215,10 +239,9 @@ export class MockPaymentGateway implements PaymentProvider {
     if (plan.slow) {
       await this.sleep(this.options.slowLatencyMs);
     }
-    const reference = `ch_${randomBytes(12).toString('hex')}`;
     const currency = request.currency.toUpperCase();
     const record: ChargeRecord = {
-      reference,
+      reference: `ch_${randomBytes(12).toString('hex')}`,
       idempotencyKey: request.idempotencyKey,
       status: 'FAILED',
       cents: toCents(request.amount),
@@ -238,11 +261,12 @@ export class MockPaymentGateway implements PaymentProvider {
       record.failureMessage = plan.decline.message;
     } else {
       record.status = 'SUCCEEDED';
+      record.reference = selfDescribingReference(record);
       this.chargesExecuted += 1;
     }
-    this.charges.set(reference, record);
+    this.charges.set(record.reference, record);
     return {
-      reference,
+      reference: record.reference,
       status: record.status,
       amount: fromCents(record.cents),
       currency,
@@ -293,7 +317,7 @@ export class MockPaymentGateway implements PaymentProvider {
       failureCode: code,
       failureMessage: message,
     });
-    const charge = this.charges.get(request.chargeReference);
+    const charge = this.chargeOf(request.chargeReference);
     if (!charge) {
       return failed('charge_not_found', `No charge ${request.chargeReference}.`);
     }
@@ -374,10 +398,58 @@ export class MockPaymentGateway implements PaymentProvider {
     }
   }
 
+  /** An outage (PAYMENT_OUTAGE_FILE): the gateway answers 503 to everything, and nothing happens. */
+  private failIfDown(): void {
+    if (this.options.outageFile !== undefined && existsSync(this.options.outageFile)) {
+      this.outageCalls += 1;
+      throw new TransientPaymentError('gateway_outage', 'The payment gateway is down (503).');
+    }
+  }
+
   private takeRateLimitToken(): void {
     if (!this.bucket.tryTake()) {
       throw new TransientPaymentError('rate_limited', 'Too many requests to the gateway; slow down.');
     }
+  }
+}
+
+/**
+ * The in-memory ledger dies with its process, so a settled charge's reference carries what a refund
+ * needs (amount, currency, method, whether refunds fail). Refunds already made through another
+ * instance are not known here; PaymentsService bounds refunds by its own table anyway.
+ */
+function selfDescribingReference(record: ChargeRecord): string {
+  const facts = { c: record.cents, cur: record.currency, m: record.method, rf: record.refundsFail };
+  return `${record.reference}.${Buffer.from(JSON.stringify(facts)).toString('base64url')}`;
+}
+
+function chargeFromReference(reference: string): ChargeRecord | undefined {
+  const [id, encoded] = reference.split('.');
+  if (!id.startsWith('ch_') || !encoded) {
+    return undefined;
+  }
+  try {
+    const facts = JSON.parse(Buffer.from(encoded, 'base64url').toString()) as {
+      c: number;
+      cur: string;
+      m: PaymentMethod;
+      rf: boolean;
+    };
+    if (!Number.isSafeInteger(facts.c) || typeof facts.cur !== 'string') {
+      return undefined;
+    }
+    return {
+      reference,
+      idempotencyKey: '',
+      status: 'SUCCEEDED',
+      cents: facts.c,
+      refundedCents: 0,
+      currency: facts.cur,
+      method: facts.m,
+      refundsFail: facts.rf === true,
+    };
+  } catch {
+    return undefined;
   }
 }
 

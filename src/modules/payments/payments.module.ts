@@ -27,6 +27,7 @@ function createMockGateway(config: AppConfig): MockPaymentGateway {
       slowLatencyMs: p.breaker.timeoutMs * 2,
       fraudLimitUsd: p.fraudLimit,
       dropResponseRate: p.dropResponseRate,
+      outageFile: p.outageFile,
       ratePerSecond: p.gatewayRatePerSecond,
       burst: p.gatewayBurst,
       bankTransferSettleMs: p.bankTransferSettleMs,

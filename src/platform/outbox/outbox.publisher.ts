@@ -13,7 +13,11 @@ export interface PublishOutcome {
   published: OutboxRow[];
   /** No consumer is routed for these event types. */
   unrouted: OutboxRow[];
-  failed: { rows: OutboxRow[]; error: string }[];
+  /**
+   * `brokerDown`: Redis did not answer a ping after the failure, so the event is not to blame — an
+   * outage must not use up its attempts and park it (it would then wait for an operator).
+   */
+  failed: { rows: OutboxRow[]; error: string; brokerDown: boolean }[];
 }
 
 /** The BullMQ job id of an event: its own id, or a derived one for a replay (see README). */
@@ -44,7 +48,7 @@ export class OutboxPublisher {
       try {
         byQueue.set(route.queue, [...(byQueue.get(route.queue) ?? []), { row, route, data: jobDataOf(row) }]);
       } catch (error) {
-        outcome.failed.push({ rows: [row], error: (error as Error).message });
+        outcome.failed.push({ rows: [row], error: (error as Error).message, brokerDown: false });
       }
     }
     await Promise.all(
@@ -67,11 +71,24 @@ export class OutboxPublisher {
           );
           outcome.published.push(...jobs.map((j) => j.row));
         } catch (error) {
-          outcome.failed.push({ rows: jobs.map((j) => j.row), error: (error as Error).message });
+          outcome.failed.push({
+            rows: jobs.map((j) => j.row),
+            error: (error as Error).message,
+            brokerDown: !(await this.brokerAnswers()),
+          });
         }
       }),
     );
     return outcome;
+  }
+
+  private async brokerAnswers(): Promise<boolean> {
+    try {
+      await withTimeout(this.queues.ping(), Math.min(1000, this.config.outbox.publishTimeoutMs), 'ping');
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 

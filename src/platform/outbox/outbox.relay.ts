@@ -143,11 +143,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
             baseDelayMs: this.config.outbox.retryBaseDelayMs,
             maxDelayMs: this.config.outbox.retryMaxDelayMs,
           },
+          !failure.brokerDown,
         );
         this.relayed.inc({ outcome: 'failed' }, failure.rows.length - parked);
         this.relayed.inc({ outcome: 'parked' }, parked);
         this.logger.warn(
-          { events: failure.rows.length, parked, err: failure.error },
+          { events: failure.rows.length, parked, brokerDown: failure.brokerDown, err: failure.error },
           'outbox publish failed; backing off',
         );
       }

@@ -76,21 +76,35 @@ export class OutboxStore {
    * A failed publication: count the attempt, keep the error, and try again after an exponential
    * backoff with jitter; after `maxAttempts` the row is parked for an operator. Returns how many were parked.
    */
-  async markFailed(tx: EntityManager, ids: string[], error: string, policy: RetryPolicy): Promise<number> {
+  async markFailed(
+    tx: EntityManager,
+    ids: string[],
+    error: string,
+    policy: RetryPolicy,
+    /** False when the broker itself is down: the rows back off but keep their attempts (never parked). */
+    countAttempt = true,
+  ): Promise<number> {
     if (ids.length === 0) {
       return 0;
     }
     const rows = await tx.query<{ parked: boolean }[]>(
       `WITH failed AS (
-         UPDATE outbox_events SET attempts = attempts + 1, last_error = $2,
+         UPDATE outbox_events SET attempts = attempts + $6::int, last_error = $2,
            available_at = clock_timestamp()
              + LEAST($4::float8, $3::float8 * power(2, LEAST(attempts, 30))) * (0.5 + random() * 0.5)
                * interval '1 millisecond',
-           parked_at = CASE WHEN attempts + 1 >= $5 THEN clock_timestamp() END
+           parked_at = CASE WHEN $6::int = 1 AND attempts + 1 >= $5 THEN clock_timestamp() END
          WHERE id = ANY($1::uuid[])
          RETURNING parked_at IS NOT NULL AS parked)
        SELECT * FROM failed`,
-      [ids, error.slice(0, 2000), policy.baseDelayMs, policy.maxDelayMs, policy.maxAttempts],
+      [
+        ids,
+        error.slice(0, 2000),
+        policy.baseDelayMs,
+        policy.maxDelayMs,
+        policy.maxAttempts,
+        countAttempt ? 1 : 0,
+      ],
     );
     return rows.filter((r) => r.parked).length;
   }
