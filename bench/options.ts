@@ -42,7 +42,7 @@ const HELP = `npm run bench -- [options]
   --all                 run the service as one ROLE=all process
   --orders <n>          orders of the end-to-end burst (default 5000, quick 500)
   --rate <n>            orders/s of the steady end-to-end run (default 200)
-  --settle-timeout <s>  longest wait for the end-to-end orders to settle (default 60 burst / 30 steady)
+  --settle-timeout <s>  longest wait for the end-to-end orders to settle (default 45 burst / 20 steady)
   --users <n>           benchmark users (default 500)
   --products <n>        benchmark products (default 1000)
   --api-pool <n>        DATABASE_POOL_SIZE of the api (default 16)
@@ -71,8 +71,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     workerPoolSize: 16,
     pgbenchClients: 32,
     stallSeconds: 15,
-    settleTimeoutSeconds: quick ? 30 : 60,
-    steadySettleSeconds: quick ? 15 : 30,
+    settleTimeoutSeconds: quick ? 30 : 45,
+    steadySettleSeconds: quick ? 15 : 20,
     basePort: 3200,
     cpuProf: false,
     skipBuild: false,

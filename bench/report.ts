@@ -78,6 +78,7 @@ export function renderTable(results: BenchResults): string {
     'latency p50 / p95 / p99 (ms)',
     'errors',
     'event-loop lag p99, worst second (ms)',
+    'CPU ms per request or order',
   ];
   const padded = rows.map((r) => [...r, ...Array<string>(Math.max(0, header.length - r.length)).fill('')]);
   const lines = [header, header.map(() => '---'), ...padded].map((r) => `| ${r.join(' | ')} |`);
