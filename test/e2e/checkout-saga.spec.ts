@@ -497,6 +497,14 @@ describe('Checkout saga recovery', () => {
       .expect(202);
     const orderId = res.body.id as string;
     await settledStatus(first.dataSource, orderId, ['PAYMENT_PENDING']);
+    // The gateway has the transfer (a reference) before the worker goes away.
+    await eventually(async () => {
+      const [row] = await first.dataSource.query(
+        `SELECT provider_reference FROM payments WHERE order_id = $1`,
+        [orderId],
+      );
+      return row?.provider_reference ? row : undefined;
+    });
     await first.close(); // the worker goes away between "charge requested" and "payment settled"
 
     const second = await startTestApp(env);
