@@ -11,6 +11,8 @@ export default tseslint.config(
       '*.config.js',
       '*.config.mjs',
       'test/**/jest.config.js',
+      // Plain-JS maintenance scripts run by hand; everything else is type-checked TypeScript.
+      'scripts/*.js',
     ],
   },
   js.configs.recommended,

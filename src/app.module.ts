@@ -8,6 +8,7 @@ import { CheckoutModule } from './modules/checkout/checkout.module';
 import { OrdersModule } from './modules/orders/orders.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { UsersModule } from './modules/users/users.module';
+import { InvariantsModule } from './modules/invariants/invariants.module';
 import { InventoryModule } from './modules/inventory/inventory.module';
 import { ProductsModule } from './modules/products/products.module';
 import { NotificationsModule } from './modules/notifications/notifications.module';
@@ -49,6 +50,7 @@ export class AppModule {
         CheckoutModule,
         PaymentsModule,
         NotificationsModule,
+        InvariantsModule,
       ],
     };
   }

@@ -1,6 +1,7 @@
 import { DynamicModule, INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/config';
@@ -9,6 +10,7 @@ import { createDataSource } from './platform/database/data-source';
 import { runMigrations } from './platform/database/database-bootstrap';
 import { seedDatabase } from './platform/database/seed/seed';
 import { configureHttp } from './platform/http/configure-http';
+import { sendProblem, toProblem } from './platform/http/problem-details.filter';
 import { PinoNestLogger } from './platform/logging/logger';
 import { checkPostgres, checkRedis } from './platform/startup/preflight';
 
@@ -64,6 +66,10 @@ export async function createApplication(
       bodyLimit: config.http.bodyLimitBytes,
       trustProxy: config.http.trustProxy,
       forceCloseConnections: 'idle',
+      // Errors the router raises before Nest sees the request (a bad URL encoding, a 5 KB path
+      // parameter) get the same problem document as every other error, not Fastify's own JSON.
+      frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+        sendProblem(reply, toProblem(error, request.url.slice(0, 256))),
     }),
     // rawBody keeps the exact bytes beside the parsed JSON: the payment webhook's HMAC is over them.
     { logger: nestLogger, rawBody: true },

@@ -40,6 +40,18 @@ describe(loadConfig.name, () => {
       });
     });
 
+    it('derives the invariant recovery window from the saga timeout and runs the checker every minute', () => {
+      expect(loadConfig({}).invariants).toEqual({
+        recoveryWindowSeconds: 660,
+        outboxLagSeconds: 60,
+        sampleRows: 20,
+        intervalMs: 60_000,
+      });
+      expect(loadConfig({ SAGA_TIMEOUT_SECONDS: '30' }).invariants.recoveryWindowSeconds).toBe(90);
+      expect(loadConfig({ INVARIANT_RECOVERY_WINDOW_SECONDS: '0' }).invariants.recoveryWindowSeconds).toBe(0);
+      expect(loadConfig({ NODE_ENV: 'test' }).invariants.intervalMs).toBe(0);
+    });
+
     it('generates a JWT secret of at least 32 bytes in development and says so', () => {
       const sut = loadConfig({});
       expect(sut.auth.jwtSecretGenerated).toBe(true);

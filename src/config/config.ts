@@ -114,9 +114,20 @@ export interface AppConfig {
     /** Fault injection (never in production): `<step>:<before|after>` makes a worker exit there. */
     crashAt: { step: string; when: 'before' | 'after' } | undefined;
   };
+  invariants: {
+    /** Orders younger than this (or touched more recently) may still be moving: checks skip them. */
+    recoveryWindowSeconds: number;
+    /** An outbox event due for publication longer than this is a violation. */
+    outboxLagSeconds: number;
+    /** Offending rows reported per check (the count is always exact). */
+    sampleRows: number;
+    /** How often the worker role runs the checker; 0 turns the periodic run off. */
+    intervalMs: number;
+  };
   rateLimit: { perMinute: number };
   log: { level: string };
-  metrics: { token: string | undefined };
+  /** `workerPort`: where a ROLE=worker process serves /metrics; unset = it listens on nothing. */
+  metrics: { token: string | undefined; workerPort: number | undefined };
   /** /health/detailed thresholds: crossing one reports the check as `up` with `degraded: true`. */
   health: { heapLimitBytes: number; rssLimitBytes: number; diskMinFreeRatio: number };
   startup: { connectTimeoutMs: number };
@@ -257,6 +268,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const notificationSeed =
     notificationSeedRaw === undefined ? undefined : r.integer('NOTIFICATION_RANDOM_SEED', 0, 0, 2 ** 31 - 1);
   const port = r.integer('PORT', 3000, 0, 65535);
+  const sagaTimeoutSeconds = r.integer('SAGA_TIMEOUT_SECONDS', 600, 1, 7 * 86_400);
   const webhookSecret = r.optional('PAYMENT_WEBHOOK_SECRET');
   if (production && webhookSecret === undefined) {
     r.problems.push('PAYMENT_WEBHOOK_SECRET is required when NODE_ENV=production');
@@ -402,16 +414,34 @@ export function loadConfig(env: Env = process.env): AppConfig {
       cachedListingPages: r.integer('PRODUCT_CACHE_LISTING_PAGES', 3, 0, 100),
     },
     saga: {
-      timeoutSeconds: r.integer('SAGA_TIMEOUT_SECONDS', 600, 1, 7 * 86_400),
+      timeoutSeconds: sagaTimeoutSeconds,
       stallSeconds: r.integer('SAGA_STALL_SECONDS', 30, 1, 86_400),
       recoveryIntervalMs: r.integer('SAGA_RECOVERY_INTERVAL_MS', 5000, 50, 3_600_000),
       crashAt,
+    },
+    invariants: {
+      recoveryWindowSeconds: r.integer(
+        'INVARIANT_RECOVERY_WINDOW_SECONDS',
+        sagaTimeoutSeconds + 60,
+        0,
+        30 * 86_400,
+      ),
+      outboxLagSeconds: r.integer('INVARIANT_OUTBOX_LAG_SECONDS', 60, 0, 86_400),
+      sampleRows: r.integer('INVARIANT_SAMPLE_ROWS', 20, 1, 10_000),
+      // Off by default in tests: a spec that wants the periodic run enables it.
+      intervalMs: r.integer('INVARIANT_CHECK_INTERVAL_MS', nodeEnv === 'test' ? 0 : 60_000, 0, 86_400_000),
     },
     rateLimit: { perMinute: r.integer('RATE_LIMIT_PER_MINUTE', 1200, 0, 10_000_000) },
     log: {
       level: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     },
-    metrics: { token: r.optional('METRICS_TOKEN') },
+    metrics: {
+      token: r.optional('METRICS_TOKEN'),
+      workerPort:
+        r.optional('WORKER_METRICS_PORT') === undefined
+          ? undefined
+          : r.integer('WORKER_METRICS_PORT', 9464, 1, 65535),
+    },
     health: {
       heapLimitBytes: r.integer('HEALTH_HEAP_LIMIT_MB', 512, 1, 1_048_576) * MIB,
       rssLimitBytes: r.integer('HEALTH_RSS_LIMIT_MB', 1024, 1, 1_048_576) * MIB,

@@ -147,6 +147,10 @@ describe('Admin pipeline endpoints', () => {
           .post('/api/v1/admin/outbox/replay')
           .send({ from: '2024-01-01T00:00:00Z', to: '2024-01-02T00:00:00Z' }),
       ).expect(202);
+      // null is not "the default": it would have meant no limit at all.
+      await asAdmin(
+        sut.http().post('/api/v1/admin/outbox/replay').send({ aggregateId: randomUUID(), limit: null }),
+      ).expect(400);
       await sut
         .http()
         .post('/api/v1/admin/outbox/replay')

@@ -436,10 +436,14 @@ describe('Checkout saga', () => {
     await eventually(async () => (await effectsOf(h.sut.dataSource, orderId)).saga === 'NEEDS_ATTENTION', {
       what: 'the saga to be parked',
     });
-    const letters = await h.sut.dataSource.query(
-      `SELECT job_name, failure_reason FROM dead_letters WHERE payload->'payload'->>'orderId' = $1`,
-      [orderId],
-    );
+    // The handler parks the saga, then fails; the worker records the dead letter right after.
+    const letters = await eventually(async () => {
+      const rows = await h.sut.dataSource.query(
+        `SELECT job_name, failure_reason FROM dead_letters WHERE payload->'payload'->>'orderId' = $1`,
+        [orderId],
+      );
+      return rows.length > 0 ? rows : undefined;
+    });
     expect(letters).toEqual([{ job_name: 'refund-payment', failure_reason: 'PERMANENT_FAILURE' }]);
     const timeline = await h.sut
       .http()
@@ -493,6 +497,14 @@ describe('Checkout saga recovery', () => {
       .expect(202);
     const orderId = res.body.id as string;
     await settledStatus(first.dataSource, orderId, ['PAYMENT_PENDING']);
+    // The gateway has the transfer (a reference) before the worker goes away.
+    await eventually(async () => {
+      const [row] = await first.dataSource.query(
+        `SELECT provider_reference FROM payments WHERE order_id = $1`,
+        [orderId],
+      );
+      return row?.provider_reference ? row : undefined;
+    });
     await first.close(); // the worker goes away between "charge requested" and "payment settled"
 
     const second = await startTestApp(env);

@@ -86,6 +86,27 @@ describe('HTTP edge', () => {
       });
     });
 
+    it('answers what the router refuses (bad percent-encoding, an overlong path parameter) with a problem too', async () => {
+      // Found by fuzzing: Fastify answered these itself, as plain JSON echoing the whole URL.
+      const badEncoding = await sut.http().get('/api/v1/products/%E0%A4%A');
+      expect(badEncoding.status).toBe(400);
+      expect(badEncoding.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(badEncoding.body).toMatchObject({
+        status: 400,
+        title: 'Bad Request',
+        detail: expect.stringMatching(/URL/),
+      });
+
+      const overlong = await sut.http().get(`/api/v1/products/${'x'.repeat(5000)}`);
+      expect(overlong.status).toBe(414);
+      expect(overlong.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(overlong.body).toMatchObject({
+        status: 414,
+        detail: 'A path parameter is longer than allowed.',
+      });
+      expect(overlong.text.length).toBeLessThan(1000);
+    });
+
     it('answers malformed JSON with 400', async () => {
       const res = await sut
         .http()

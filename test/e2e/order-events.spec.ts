@@ -96,4 +96,21 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
       'CONFIRMED',
     ]);
   });
+
+  it('ends at once for a settled order when the client already saw the final event (found by fuzzing)', async () => {
+    // Before the fix, a reconnect with Last-Event-ID past the last event got a stream that never ended.
+    const [{ id: last }] = await sut.dataSource.query(
+      `SELECT max(id)::text AS id FROM order_status_history WHERE order_id = $1`,
+      [orderId],
+    );
+    for (const lastEventId of [last, '999999999999']) {
+      const { status, events } = await readEvents(
+        `${sut.url}/api/v1/orders/${orderId}/events`,
+        token,
+        lastEventId,
+      );
+      expect(status).toBe(200);
+      expect(events.map((e) => e.event)).toEqual(['end']);
+    }
+  });
 });

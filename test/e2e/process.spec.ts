@@ -98,6 +98,26 @@ describe('The service process', () => {
     });
   });
 
+  it('a worker serves its metrics on WORKER_METRICS_PORT when asked to, and nothing else', async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const run = startService({
+      ROLE: 'worker',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      WORKER_METRICS_PORT: String(metricsPort),
+    });
+    await waitFor(run, /"msg":"ready/);
+
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^aop_jobs_total|# TYPE aop_jobs_total counter/m);
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/api/v1/health/ready`)).status).toBe(404);
+    await expect(fetch(`http://127.0.0.1:${port}/api/v1/health/ready`)).rejects.toThrow();
+
+    run.child.kill('SIGTERM');
+    expect(await exitOf(run.child)).toBe(0);
+  });
+
   it('stops on SIGINT as well', async () => {
     const port = await freePort();
     const run = startService({ ROLE: 'api', PORT: String(port), HOST: '127.0.0.1' });

@@ -37,6 +37,12 @@ describe('Products', () => {
       );
     });
 
+    it('refuses a NUL character in a query with 400 before it reaches PostgreSQL (found by fuzzing)', async () => {
+      const res = await sut.http().get('/api/v1/products?search=lamp%00').expect(400);
+      expect(res.body).toMatchObject({ status: 400, errors: [{ field: 'search' }] });
+      await sut.http().get('/api/v1/products/search?q=%00').expect(400);
+    });
+
     it('searches the description too, case-insensitively, with % and _ taken literally', async () => {
       const word = token();
       const product = await createProduct(sut.dataSource, {

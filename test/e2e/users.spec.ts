@@ -56,6 +56,22 @@ describe('Users', () => {
       expect(cleared.body.phone).toBeNull();
     });
 
+    it('refuses null for a field that may only be left out with 400, not a 500 (found by fuzzing)', async () => {
+      const { user, token } = await createUserWithToken(sut);
+      for (const field of ['firstName', 'lastName', 'preferredLanguage']) {
+        const res = await as(token)
+          .put('/users/profile', { [field]: null })
+          .expect(400);
+        expect(new Set(res.body.errors.map((e: { field: string }) => e.field))).toEqual(new Set([field]));
+      }
+      const { token: adminToken } = await createUserWithToken(sut, { role: 'admin' });
+      for (const field of ['email', 'role', 'isActive', 'firstName']) {
+        await as(adminToken)
+          .put(`/users/${user.id}`, { [field]: null })
+          .expect(400);
+      }
+    });
+
     it.each([
       [{ role: 'admin' }, 'role'],
       [{ isActive: false }, 'isActive'],

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDateString, IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsOmittable } from '../../platform/http/validation';
 import { EVENT_SCHEMA_VERSIONS } from '../../platform/outbox/domain-events';
 
 const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS);
@@ -35,7 +36,8 @@ export class ReplayOutboxDto {
     default: 1000,
     description: 'At most this many events, oldest first.',
   })
-  @IsOptional()
+  // null would become `LIMIT NULL`, i.e. no limit at all.
+  @IsOmittable()
   @IsInt()
   @Min(1)
   @Max(10_000)

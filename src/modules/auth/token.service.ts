@@ -46,7 +46,12 @@ export class TokenService {
         issuer: JWT_ISSUER,
         audience: JWT_AUDIENCE,
       });
-      if (typeof claims.sub !== 'string' || (claims.role !== 'customer' && claims.role !== 'admin')) {
+      // jsonwebtoken accepts a token without `exp`; ours always carry one, so one without never expires: refuse it.
+      if (
+        typeof claims.exp !== 'number' ||
+        typeof claims.sub !== 'string' ||
+        (claims.role !== 'customer' && claims.role !== 'admin')
+      ) {
         return undefined;
       }
       return { id: claims.sub, email: claims.email, role: claims.role };

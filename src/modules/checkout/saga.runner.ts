@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
+import { enrichContext } from '../../platform/http/request-context';
 import { BusinessMetrics } from '../../platform/metrics/business-metrics';
 import { NotificationsService } from '../notifications/notifications.service';
 import { IllegalTransitionError, OrderStatus } from '../orders/order-status';
@@ -154,6 +155,7 @@ export class SagaRunner implements OnModuleInit {
         continue;
       }
       saga.currentStep = step.name;
+      enrichContext({ step: step.name });
       this.crashIfAt(step.name, 'before');
       const attempt = (saga.data.attempts[step.name] = (saga.data.attempts[step.name] ?? 0) + 1);
       const startedAt = new Date().toISOString();
@@ -236,6 +238,7 @@ export class SagaRunner implements OnModuleInit {
       const name = compensation.pending[0];
       const step = this.saga.steps.find((s) => s.name === name);
       saga.currentStep = name;
+      enrichContext({ step: `compensate:${name}` });
       if (step?.compensation) {
         this.crashIfAt(`compensate:${name}`, 'before');
         const attempt = (saga.data.attempts[`compensate:${name}`] =
@@ -406,6 +409,10 @@ export class SagaRunner implements OnModuleInit {
   private record(saga: SagaRecord, entry: TimelineEntry): void {
     entry.durationMs = Math.round(entry.durationMs * 100) / 100;
     saga.history.push(entry);
+    this.logger.debug(
+      { phase: entry.phase, outcome: entry.outcome, attempt: entry.attempt, durationMs: entry.durationMs },
+      `saga step ${entry.outcome}`,
+    );
     this.metrics.sagaStepDuration.observe(
       { step: entry.phase === 'action' ? entry.step : `compensate:${entry.step}`, outcome: entry.outcome },
       entry.durationMs / 1000,

@@ -54,7 +54,9 @@ describe(NotificationsService.name, () => {
         attempts: 0,
       });
       expect(record?.body).toContain('¡Gracias, Lucía!');
-      expect(await outboxFor(queued.id)).toEqual([{ payload: { notificationId: queued.id, priority: 'critical' } }]);
+      expect(await outboxFor(queued.id)).toEqual([
+        { payload: { notificationId: queued.id, priority: 'critical' } },
+      ]);
     });
 
     it('never notifies twice for the same template and order', async () => {

@@ -57,6 +57,7 @@ export class OrderEventsStream implements BeforeApplicationShutdown {
     // Not awaited: with Redis down the subscription waits for it, while the catch-up poll keeps the stream going.
     void this.subscribe(orderId);
     await this.catchUp(stream);
+    await this.endIfSettled(stream);
   }
 
   /** Before the HTTP server closes: open streams would otherwise hold the shutdown up. */
@@ -96,6 +97,29 @@ export class OrderEventsStream implements BeforeApplicationShutdown {
       }
     } catch (error) {
       this.logger.warn({ err: (error as Error).message, orderId: stream.orderId }, 'status catch-up failed');
+    }
+  }
+
+  /**
+   * A client that already saw the final event (Last-Event-ID at or past it) would otherwise get a
+   * stream that never ends: close it once the order is settled, after one more catch-up so a final
+   * event committed meanwhile is still delivered.
+   */
+  private async endIfSettled(stream: Stream): Promise<void> {
+    if (stream.reply.raw.writableEnded) {
+      return;
+    }
+    try {
+      const [order] = await this.dataSource.query<{ status: string }[]>(
+        'SELECT status FROM orders WHERE id = $1',
+        [stream.orderId],
+      );
+      if (order && (SETTLED_STATUSES as readonly string[]).includes(order.status)) {
+        await this.catchUp(stream);
+        this.end(stream);
+      }
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message, orderId: stream.orderId }, 'settled check failed');
     }
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { NotFoundError } from '../../platform/http/domain-error';
+import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
 import { OrderStatus } from './order-status';
 
 export interface OrderSummary {
@@ -35,11 +36,6 @@ export interface OrderStatusView {
   updatedAt: Date;
 }
 
-export interface Page<T> {
-  data: T[];
-  meta: { page: number; limit: number; total: number; totalPages: number };
-}
-
 const SUMMARY_COLUMNS = `o.id, o.user_id AS "userId", o.status, o.total_amount::text AS "totalAmount", o.currency,
   o.payment_method AS "paymentMethod", o.failure_reason AS "failureReason", o.tracking_number AS "trackingNumber",
   o.created_at AS "createdAt", o.updated_at AS "updatedAt"`;
@@ -67,7 +63,7 @@ export class OrderQueries {
       where.push(`o.status = $${params.length}`);
     }
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    params.push(filter.limit, (filter.page - 1) * filter.limit);
+    params.push(filter.limit, offsetOf(filter.page, filter.limit));
     const rows = await this.dataSource.query<(OrderSummary & { total: number })[]>(
       `SELECT ${SUMMARY_COLUMNS}, count(*) OVER ()::int AS total
        FROM orders o ${whereSql}
@@ -84,10 +80,12 @@ export class OrderQueries {
       );
       total = n;
     }
-    return {
-      data: rows.map(({ total: _total, ...order }) => order),
-      meta: { page: filter.page, limit: filter.limit, total, totalPages: Math.ceil(total / filter.limit) },
-    };
+    return pageOf(
+      rows.map(({ total: _total, ...order }) => order),
+      filter.page,
+      filter.limit,
+      total,
+    );
   }
 
   async get(viewer: AuthenticatedUser, orderId: string): Promise<OrderDetail> {

@@ -31,7 +31,8 @@ import { ListOrdersQuery } from './dto/list-orders.query';
 import { PlaceOrderDto } from './dto/place-order.dto';
 import { parseIdempotencyKey } from './idempotency';
 import { OrderEventsStream } from './order-events.stream';
-import { OrderDetail, OrderQueries, OrderStatusView, OrderSummary, Page } from './order.queries';
+import { Page } from '../../platform/http/pagination';
+import { OrderDetail, OrderQueries, OrderStatusView, OrderSummary } from './order.queries';
 import { PlacedOrder, PlaceOrderCommand } from './place-order.command';
 
 @ApiTags('orders')

@@ -43,7 +43,7 @@ const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
  * waiting, tells a duplicate that arrives while the first is still running (409) from one that arrives
  * after it committed (the stored response is replayed).
  */
-const PLACE_ORDER_SQL = `
+export const PLACE_ORDER_SQL = `
 WITH input AS (
   SELECT x.product_id, x.quantity, x.ord
   FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (product_id uuid, quantity int)) WITH ORDINALITY AS x(product_id, quantity, ord)

@@ -11,6 +11,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { PageMetaDto, PaginationQueryDto } from '../../platform/http/pagination';
+import { IsOmittable } from '../../platform/http/validation';
 import { IsNormalizedEmail, MeetsPasswordPolicy } from '../auth/credential-rules';
 import { USER_ROLES, UserRole } from '../auth/auth.decorators';
 import { USER_SORT_COLUMNS, UserRecord, UserSortField } from './users.repository';
@@ -26,7 +27,7 @@ const booleanQuery = ({ value }: { value: unknown }): unknown =>
 /** What a user may change about themself: names, phone and language. */
 export class UpdateProfileDto {
   @ApiPropertyOptional({ example: 'Ada', maxLength: 100 })
-  @IsOptional()
+  @IsOmittable()
   @Transform(trim)
   @IsString()
   @IsNotEmpty()
@@ -34,7 +35,7 @@ export class UpdateProfileDto {
   firstName?: string;
 
   @ApiPropertyOptional({ example: 'Lovelace', maxLength: 100 })
-  @IsOptional()
+  @IsOmittable()
   @Transform(trim)
   @IsString()
   @IsNotEmpty()
@@ -52,7 +53,7 @@ export class UpdateProfileDto {
   phone?: string | null;
 
   @ApiPropertyOptional({ enum: LANGUAGES, example: 'es' })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(LANGUAGES)
   preferredLanguage?: Language;
 }
@@ -60,17 +61,17 @@ export class UpdateProfileDto {
 /** PUT /users/:id. Only admins may send `email`, `role` and `isActive`; a customer doing so gets 400. */
 export class UpdateUserDto extends UpdateProfileDto {
   @ApiPropertyOptional({ example: 'ada@example.com', description: 'Admin only' })
-  @IsOptional()
+  @IsOmittable()
   @IsNormalizedEmail()
   email?: string;
 
   @ApiPropertyOptional({ enum: USER_ROLES, example: 'customer', description: 'Admin only' })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(USER_ROLES)
   role?: UserRole;
 
   @ApiPropertyOptional({ example: false, description: 'Admin only; false also ends every session' })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   isActive?: boolean;
 }

@@ -91,9 +91,13 @@ export function toProblem(error: unknown, instance: string): ProblemDetails {
         ? 'The request body is larger than the limit.'
         : fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
           ? 'Unsupported content type; send application/json.'
-          : status === 400
-            ? 'The request body is not valid JSON.'
-            : (fastifyError.message ?? 'Bad request');
+          : fastifyError.code === 'FST_ERR_BAD_URL'
+            ? 'The URL is not valid (a malformed percent-encoding).'
+            : fastifyError.code === 'FST_ERR_MAX_PARAM_LENGTH'
+              ? 'A path parameter is longer than allowed.'
+              : status === 400
+                ? 'The request body is not valid JSON.'
+                : (fastifyError.message ?? 'Bad request');
     return base(status, detail);
   }
   if (looksLikeConnectionFailure(error)) {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { MetricsService } from './metrics.service';
 
 // An order's submit→final time is dominated by the payment gateway (0.1–2 s) and queue retries.
@@ -22,8 +22,6 @@ export class BusinessMetrics {
   readonly sagaStepDuration: Histogram<'step' | 'outcome'>;
   readonly sagaCompensations: Counter<'step'>;
   readonly idempotentReplays: Counter;
-  /** Set by whoever owns the dead-letter store (after a write, a replay or a periodic count). */
-  readonly deadLetters: Gauge;
 
   constructor(metrics: MetricsService) {
     const registers = [metrics.registry];
@@ -61,11 +59,6 @@ export class BusinessMetrics {
     this.idempotentReplays = new Counter({
       name: 'aop_idempotent_replays_total',
       help: 'Requests answered from a stored idempotent response instead of being executed again.',
-      registers,
-    });
-    this.deadLetters = new Gauge({
-      name: 'aop_dead_letters',
-      help: 'Jobs in the dead-letter store waiting for an operator (not yet replayed).',
       registers,
     });
   }

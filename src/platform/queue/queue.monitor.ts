@@ -3,7 +3,6 @@ import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus'
 import { Gauge } from 'prom-client';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
-import { runsWorkers } from '../../config/roles';
 import { HealthCheckRegistry } from '../health/health-check.registry';
 import { MetricsService } from '../metrics/metrics.service';
 import { DeadLetterStore } from './dead-letter.store';
@@ -40,7 +39,7 @@ export class QueueMonitor implements OnModuleInit, OnApplicationShutdown {
       registers: [metrics.registry],
     });
     this.openDeadLetters = new Gauge({
-      name: 'aop_dead_letters_open',
+      name: 'aop_dead_letters',
       help: 'Dead letters waiting for an admin decision, per queue (sampled)',
       labelNames: ['queue'],
       registers: [metrics.registry],
@@ -52,10 +51,9 @@ export class QueueMonitor implements OnModuleInit, OnApplicationShutdown {
     for (const queue of this.queues.all()) {
       this.registry.register(`queue:${queue.name}`, () => this.queueDetail(queue.name));
     }
-    if (runsWorkers(this.config)) {
-      this.timer = setInterval(() => void this.sample(), this.config.queue.metricsIntervalMs);
-      this.timer.unref();
-    }
+    // Every role samples: the API's /metrics shows queue depth even when workers are scraped separately.
+    this.timer = setInterval(() => void this.sample(), this.config.queue.metricsIntervalMs);
+    this.timer.unref();
   }
 
   onApplicationShutdown(): void {

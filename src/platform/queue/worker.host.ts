@@ -117,7 +117,11 @@ export class WorkerHost {
           throw new UnrecoverableError(`No handler for job "${job.name}" on queue "${definition.name}"`);
         }
         const result = await handler.handler(data as never, info);
-        stop({ outcome: 'completed' });
+        const seconds = stop({ outcome: 'completed' });
+        this.logger.debug(
+          { job: job.name, attempt: job.attemptsMade + 1, durationMs: Math.round(seconds * 1000) },
+          'job completed',
+        );
         this.jobs.inc({ ...labels, outcome: 'completed' });
         return result;
       } catch (error) {

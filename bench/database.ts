@@ -1,0 +1,241 @@
+import { Client, Pool } from 'pg';
+import { loadConfig } from '../src/config/config';
+import { hashPassword } from '../src/modules/auth/password-hasher';
+import { SETTLED_STATUSES } from '../src/modules/orders/order-status';
+import { createDataSource } from '../src/platform/database/data-source';
+import { ensureDatabaseExists, runMigrations } from '../src/platform/database/database-bootstrap';
+import { seedDatabase } from '../src/platform/database/seed/seed';
+
+export const SERVER_URL = 'postgres://postgres@127.0.0.1:5432';
+export const BENCH_PASSWORD = 'BenchPassword-123!';
+export const BENCH_STOCK = 1_000_000;
+
+/**
+ * Benchmark rows get ids computed from their ordinal, so pgbench (which only has integer variables)
+ * can name the same users and products as the HTTP load does.
+ */
+export const USER_ID_PREFIX = '00000000-0000-4000-8000-';
+export const PRODUCT_ID_PREFIX = '00000000-0000-4000-9000-';
+export const benchUserId = (n: number): string => USER_ID_PREFIX + String(n).padStart(12, '0');
+export const benchProductId = (n: number): string => PRODUCT_ID_PREFIX + String(n).padStart(12, '0');
+export const benchUserEmail = (n: number): string => `bench-user-${n}@bench.example.com`;
+
+export interface SettleOutcome {
+  settled: number;
+  total: number;
+  /** Undefined when every order settled; otherwise why the wait ended. */
+  incomplete?: 'saga-not-running' | 'stalled' | 'timeout';
+}
+
+export interface OrderStats {
+  orders: number;
+  byStatus: Record<string, number>;
+  settled: number;
+  /** First order created → last order settled, seconds. */
+  spanSeconds: number | null;
+  confirmMs: { p50: number; p95: number; p99: number; max: number } | null;
+  outboxLagMs: { p50: number; p99: number; max: number } | null;
+  /** commit→enqueue lag of every outbox event written between the first and last order (saga events too). */
+  allEventsLagMs: { p50: number; p99: number; n: number } | null;
+  deadLetters: number;
+}
+
+type Percentiles = { p50: number; p95: number; p99: number; max: number };
+
+/** A throw-away database for one benchmark run: created, migrated, seeded, dropped. */
+export class BenchDatabase {
+  readonly url: string;
+  private readonly pool: Pool;
+
+  private constructor(readonly name: string) {
+    this.url = `${SERVER_URL}/${name}`;
+    this.pool = new Pool({ connectionString: this.url, max: 4, application_name: 'aop-bench' });
+  }
+
+  static async create(name: string, users: number, products: number): Promise<BenchDatabase> {
+    await ensureDatabaseExists(`${SERVER_URL}/${name}`, 5000);
+    const config = loadConfig({ DATABASE_URL: `${SERVER_URL}/${name}`, SEED_DEMO: 'false' });
+    const dataSource = await createDataSource(
+      { database: { ...config.database, poolSize: 2 } },
+      'aop-bench-migrate',
+    ).initialize();
+    try {
+      await runMigrations(dataSource);
+      await seedDatabase(dataSource, config);
+    } finally {
+      await dataSource.destroy();
+    }
+    const db = new BenchDatabase(name);
+    await db.seed(users, products);
+    return db;
+  }
+
+  /** Products with ample stock that arrives through the ledger, and customers sharing one argon2 hash. */
+  private async seed(users: number, products: number): Promise<void> {
+    const passwordHash = await hashPassword(BENCH_PASSWORD);
+    await this.pool.query(
+      `WITH created AS (
+         INSERT INTO products (id, sku, name, description, price, category)
+         SELECT ($1 || lpad(n::text, 12, '0'))::uuid, 'BENCH-' || lpad(n::text, 6, '0'), 'Bench product ' || n,
+                'A product of the benchmark catalogue', (1 + n % 50) + 0.99, 'bench'
+         FROM generate_series(1, $2::int) n
+         RETURNING id
+       ), stocked AS (
+         INSERT INTO inventory (product_id, quantity) SELECT id, $3::int FROM created RETURNING product_id, quantity
+       )
+       INSERT INTO stock_movements (product_id, type, quantity_delta, reserved_delta, actor, reason)
+       SELECT product_id, 'REPLENISH', quantity, 0, 'bench', 'benchmark catalogue' FROM stocked`,
+      [PRODUCT_ID_PREFIX, products, BENCH_STOCK],
+    );
+    await this.pool.query(
+      `INSERT INTO users (id, email, password_hash, first_name, last_name, role)
+       SELECT ($1 || lpad(n::text, 12, '0'))::uuid, 'bench-user-' || n || '@bench.example.com', $3, 'Bench', 'User ' || n, 'customer'
+       FROM generate_series(1, $2::int) n`,
+      [USER_ID_PREFIX, users, passwordHash],
+    );
+    await this.pool.query('ANALYZE');
+  }
+
+  query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.pool.query(sql, params).then((r) => r.rows as T[]);
+  }
+
+  /** Forgets every order (and what hangs off it) between phases; only call with no worker running. */
+  async resetOrders(): Promise<void> {
+    await this.pool.query(
+      'TRUNCATE orders, outbox_events, idempotency_records, processed_messages, dead_letters CASCADE',
+    );
+    await this.pool.query('VACUUM ANALYZE orders, order_items, order_status_history, outbox_events');
+  }
+
+  /** Polls until every order is settled, nothing moves for `stallSeconds`, or `timeoutSeconds` pass. */
+  async waitSettled(ids: string[], stallSeconds: number, timeoutSeconds: number): Promise<SettleOutcome> {
+    const started = Date.now();
+    let last = '';
+    let lastChange = Date.now();
+    for (;;) {
+      const [row] = await this.query<{ settled: number; moved: number }>(
+        `SELECT count(*) FILTER (WHERE status = ANY($2))::int AS settled,
+                count(*) FILTER (WHERE status <> 'PENDING')::int AS moved
+         FROM orders WHERE id = ANY($1::uuid[])`,
+        [ids, SETTLED_STATUSES],
+      );
+      if (row.settled === ids.length) {
+        return { settled: row.settled, total: ids.length };
+      }
+      const now = Date.now();
+      const signature = `${row.settled}/${row.moved}`;
+      if (signature !== last) {
+        last = signature;
+        lastChange = now;
+      } else if (now - lastChange > stallSeconds * 1000) {
+        return {
+          settled: row.settled,
+          total: ids.length,
+          incomplete: row.moved === 0 ? 'saga-not-running' : 'stalled',
+        };
+      }
+      if (now - started > timeoutSeconds * 1000) {
+        return { settled: row.settled, total: ids.length, incomplete: 'timeout' };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Everything the end-to-end figures need, from database timestamps only. */
+  async orderStats(ids: string[]): Promise<OrderStats> {
+    const [o] = await this.query<{
+      n: number;
+      settled: number;
+      by_status: Record<string, number> | null;
+      span: number | null;
+      first: Date | null;
+      last: Date | null;
+      c: number[] | null;
+      cmax: number | null;
+    }>(
+      `WITH o AS (
+         SELECT status, created_at, confirmed_at,
+                CASE WHEN status = ANY($2) THEN coalesce(confirmed_at, finished_at, updated_at) END AS settled_at
+         FROM orders WHERE id = ANY($1::uuid[])
+       ), s AS (SELECT status, count(*)::int AS n FROM o GROUP BY status)
+       SELECT (SELECT count(*)::int FROM o) AS n, count(settled_at)::int AS settled,
+              (SELECT jsonb_object_agg(status, n) FROM s) AS by_status,
+              extract(epoch FROM max(settled_at) - min(created_at))::float8 AS span,
+              min(created_at) AS first, max(settled_at) AS last,
+              percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM confirmed_at - created_at) * 1000)
+                FILTER (WHERE confirmed_at IS NOT NULL) AS c,
+              max(extract(epoch FROM confirmed_at - created_at) * 1000)::float8 AS cmax
+       FROM o`,
+      [ids, SETTLED_STATUSES],
+    );
+    const [lag] = await this.query<{ l: number[] | null; lmax: number | null }>(
+      `SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - created_at) * 1000) AS l,
+              max(extract(epoch FROM processed_at - created_at) * 1000)::float8 AS lmax
+       FROM outbox_events WHERE event_type = 'OrderCreated' AND aggregate_id = ANY($1::uuid[]) AND processed_at IS NOT NULL`,
+      [ids],
+    );
+    const [all] = await this.query<{ l: number[] | null; n: number }>(
+      `SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - created_at) * 1000) AS l,
+              count(*)::int AS n
+       FROM outbox_events WHERE created_at BETWEEN $1 AND $2 AND processed_at IS NOT NULL`,
+      [o.first, o.last],
+    );
+    const [dead] = await this.query<{ n: number }>('SELECT count(*)::int AS n FROM dead_letters');
+    const confirm: Percentiles | null =
+      o.c && o.cmax !== null ? { p50: o.c[0], p95: o.c[1], p99: o.c[2], max: o.cmax } : null;
+    return {
+      orders: o.n,
+      settled: o.settled,
+      byStatus: o.by_status ?? {},
+      spanSeconds: o.span,
+      confirmMs: confirm,
+      outboxLagMs: lag.l && lag.lmax !== null ? { p50: lag.l[0], p99: lag.l[1], max: lag.lmax } : null,
+      allEventsLagMs: all.l ? { p50: all.l[0], p99: all.l[1], n: all.n } : null,
+      deadLetters: dead.n,
+    };
+  }
+
+  /** Transactions committed or rolled back in this database so far (every statement outside one counts). */
+  async transactionCount(): Promise<number> {
+    const [row] = await this.query<{ n: string }>(
+      'SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()',
+    );
+    return Number(row.n);
+  }
+
+  /** Orders (with their owner's ordinal) to read back in the GET phase. */
+  async sampleOrders(limit: number): Promise<{ id: string; user: number }[]> {
+    const rows = await this.query<{ id: string; user_id: string }>(
+      'SELECT id, user_id FROM orders ORDER BY random() LIMIT $1',
+      [limit],
+    );
+    return rows.map((r) => ({ id: r.id, user: Number(r.user_id.slice(USER_ID_PREFIX.length)) }));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Drops the database, even with connections still open (the service may have died holding some). */
+  static async drop(name: string): Promise<void> {
+    const client = new Client({ connectionString: `${SERVER_URL}/postgres` });
+    await client.connect();
+    try {
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    } finally {
+      await client.end();
+    }
+  }
+
+  static async serverVersion(): Promise<string> {
+    const client = new Client({ connectionString: `${SERVER_URL}/postgres` });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+      return rows[0].server_version;
+    } finally {
+      await client.end();
+    }
+  }
+}

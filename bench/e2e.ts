@@ -1,0 +1,130 @@
+import { BenchDatabase, OrderStats, SettleOutcome } from './database';
+import { LoadResult, runLoad } from './load';
+import { MetricsProbe, ProbeSummary } from './metrics-probe';
+import { collectOrderIds, placeOrderRequest } from './workload';
+
+export interface EndToEndPhase {
+  submit: LoadResult;
+  settle: SettleOutcome;
+  stats: OrderStats;
+  /** Orders settled per second, first order created → last order settled. */
+  ordersPerSecond: number | null;
+  api: ProbeSummary;
+  /** One per worker process (served on WORKER_METRICS_PORT). */
+  workers: ProbeSummary[];
+  /** CPU time per settled order, from submit to settled: the api's and all workers' together. */
+  cpuMsPerOrder: { api: number | null; workers: number | null };
+  /** PostgreSQL transactions per settled order (statistics are flushed lazily: approximate). */
+  transactionsPerOrder: number | null;
+}
+
+export interface EndToEndRun {
+  label: string;
+  workers: number;
+  atRest: EndToEndPhase & { rate: number };
+  burst?: EndToEndPhase;
+  steady?: EndToEndPhase & { rate: number };
+}
+
+interface Context {
+  apiUrl: string;
+  db: BenchDatabase;
+  tokens: string[];
+  products: number;
+  stallSeconds: number;
+  settleTimeoutSeconds: number;
+  steadySettleSeconds: number;
+  assertAlive: () => void;
+  /** Restarts the workers on an empty order history and empty queues. */
+  freshStart: () => Promise<void>;
+  /** CPU seconds used so far by the api process and by the worker processes (summed). */
+  workerUrls: string[];
+  cpu: () => { api: number | undefined; workers: number | undefined };
+}
+
+async function phase(
+  ctx: Context,
+  load: { connections: number; amount?: number; duration?: number; rate?: number; settleSeconds: number },
+): Promise<EndToEndPhase> {
+  const ids: string[] = [];
+  const probe = new MetricsProbe(ctx.apiUrl).start();
+  const workerProbes = ctx.workerUrls.map((url) => new MetricsProbe(url).start());
+  const cpuBefore = ctx.cpu();
+  const xactBefore = await ctx.db.transactionCount();
+  const submit = await runLoad({
+    url: ctx.apiUrl,
+    connections: load.connections,
+    amount: load.amount,
+    duration: load.duration,
+    overallRate: load.rate,
+    next: placeOrderRequest(ctx.tokens, ctx.products),
+    onResponse: collectOrderIds(ids),
+  });
+  ctx.assertAlive();
+  const settle = await ctx.db.waitSettled(ids, ctx.stallSeconds, load.settleSeconds);
+  ctx.assertAlive();
+  const api = await probe.stop();
+  const workers = await Promise.all(workerProbes.map((p) => p.stop()));
+  const cpuAfter = ctx.cpu();
+  // PostgreSQL publishes a backend's counters at most once a second.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const xactAfter = await ctx.db.transactionCount();
+  const stats = await ctx.db.orderStats(ids);
+  const perOrder = (before: number | undefined, after: number | undefined): number | null =>
+    before !== undefined && after !== undefined && settle.settled > 0
+      ? ((after - before) * 1000) / settle.settled
+      : null;
+  // When the wait timed out this is the rate of the orders that did settle: still the saga's pace.
+  const ordersPerSecond = stats.settled > 0 && stats.spanSeconds ? stats.settled / stats.spanSeconds : null;
+  return {
+    submit,
+    settle,
+    stats,
+    ordersPerSecond,
+    api,
+    workers,
+    transactionsPerOrder: settle.settled > 0 ? (xactAfter - xactBefore) / settle.settled : null,
+    cpuMsPerOrder: {
+      api: perOrder(cpuBefore.api, cpuAfter.api),
+      workers: perOrder(cpuBefore.workers, cpuAfter.workers),
+    },
+  };
+}
+
+/**
+ * Each phase on a clean slate: first a trickle at rest (50 orders at 20/s: the latency floor, the relay's lag with no backlog), then a
+ * burst of `orders` submitted as fast as the API takes them (64 connections), waited on until all settle;
+ * then a steady `rate` orders/s for `duration` seconds.
+ */
+export async function runEndToEnd(
+  ctx: Context,
+  run: { label: string; workers: number; orders: number; rate: number; duration: number },
+): Promise<EndToEndRun> {
+  const atRest = await phase(ctx, {
+    connections: 1,
+    amount: AT_REST_ORDERS,
+    rate: AT_REST_RATE,
+    settleSeconds: ctx.steadySettleSeconds,
+  });
+  const base = { label: run.label, workers: run.workers, atRest: { ...atRest, rate: AT_REST_RATE } };
+  if (atRest.settle.incomplete === 'saga-not-running') {
+    return base;
+  }
+  await ctx.freshStart();
+  const burst = await phase(ctx, {
+    connections: 64,
+    amount: run.orders,
+    settleSeconds: ctx.settleTimeoutSeconds,
+  });
+  await ctx.freshStart();
+  const steady = await phase(ctx, {
+    connections: 32,
+    duration: run.duration,
+    rate: run.rate,
+    settleSeconds: ctx.steadySettleSeconds,
+  });
+  return { ...base, burst, steady: { ...steady, rate: run.rate } };
+}
+
+const AT_REST_ORDERS = 50;
+const AT_REST_RATE = 20;

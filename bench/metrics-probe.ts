@@ -1,0 +1,89 @@
+/**
+ * Scrapes the api's /metrics once a second during a load phase. prom-client resets its event-loop
+ * histogram at each scrape, so every sample is the lag over the last second.
+ */
+export interface ProbeSummary {
+  samples: number;
+  /** nodejs_eventloop_lag_p99_seconds, ms: worst and median of the per-second samples. */
+  eventLoopP99MaxMs: number | null;
+  eventLoopP99MedianMs: number | null;
+  /** aop_db_pool_waiting_requests: the most queries seen queued for a pool connection. */
+  poolWaitingMax: number | null;
+  /** process_resident_memory_bytes, MiB: the largest sample. */
+  rssMaxMiB: number | null;
+}
+
+const METRICS = {
+  lag: 'nodejs_eventloop_lag_p99_seconds',
+  waiting: 'aop_db_pool_waiting_requests',
+  rss: 'process_resident_memory_bytes',
+} as const;
+
+function read(text: string, name: string): number | undefined {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)`, 'm').exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+export class MetricsProbe {
+  private readonly lag: number[] = [];
+  private readonly waiting: number[] = [];
+  private readonly rss: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(private readonly baseUrl: string) {}
+
+  start(intervalMs = 1000): this {
+    // A first scrape resets the histogram so the samples only cover the phase.
+    void this.scrape(false);
+    this.timer = setInterval(() => {
+      this.inFlight ??= this.scrape(true).finally(() => (this.inFlight = undefined));
+    }, intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  async stop(): Promise<ProbeSummary> {
+    clearInterval(this.timer);
+    await this.inFlight;
+    const median = (values: number[]): number | null => {
+      if (values.length === 0) {
+        return null;
+      }
+      const sorted = [...values].sort((a, b) => a - b);
+      return sorted[Math.floor(sorted.length / 2)];
+    };
+    const max = (values: number[]): number | null => (values.length ? Math.max(...values) : null);
+    return {
+      samples: this.lag.length,
+      eventLoopP99MaxMs: max(this.lag),
+      eventLoopP99MedianMs: median(this.lag),
+      poolWaitingMax: max(this.waiting),
+      rssMaxMiB: max(this.rss),
+    };
+  }
+
+  private async scrape(record: boolean): Promise<void> {
+    try {
+      const response = await fetch(`${this.baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+      const text = await response.text();
+      if (!record) {
+        return;
+      }
+      const lag = read(text, METRICS.lag);
+      const waiting = read(text, METRICS.waiting);
+      const rss = read(text, METRICS.rss);
+      if (lag !== undefined) {
+        this.lag.push(lag * 1000);
+      }
+      if (waiting !== undefined) {
+        this.waiting.push(waiting);
+      }
+      if (rss !== undefined) {
+        this.rss.push(rss / 1024 / 1024);
+      }
+    } catch {
+      // A missed sample under load is itself information; the summary's sample count shows it.
+    }
+  }
+}

@@ -1,0 +1,161 @@
+import { PgbenchResult } from './pgbench';
+import { EndToEndPhase, EndToEndRun } from './e2e';
+import { LoadResult } from './load';
+import { ProbeSummary } from './metrics-probe';
+import { ProcessMemory } from './service';
+
+export interface HttpPhaseResult {
+  name: string;
+  load: LoadResult;
+  api: ProbeSummary;
+  /** CPU time the api process spent per request: robust to the noise of a shared machine. */
+  apiCpuMsPerRequest: number | null;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt?: string;
+  label?: string;
+  profile: 'quick' | 'full';
+  options: Record<string, unknown>;
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    postgres: string;
+    redis: string;
+    loadAverageAtStart: number[];
+  };
+  pgbench?: PgbenchResult;
+  http: HttpPhaseResult[];
+  endToEnd: EndToEndRun[];
+  memory: ({ process: string; pid: number } & ProcessMemory)[];
+  notes: string[];
+}
+
+const f0 = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : n.toFixed(0));
+const f1 = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : n.toFixed(1));
+const ms = (n: number | null | undefined): string =>
+  n === null || n === undefined ? '–' : n < 10 ? n.toFixed(1) : n.toFixed(0);
+
+/** The results as a Markdown table: readable in a terminal, pasted as is into the README. */
+export function renderTable(results: BenchResults): string {
+  const reference = results.pgbench?.tps;
+  const ratio = (value: number | null | undefined): string =>
+    reference && value ? `${(value / reference).toFixed(2)}` : '–';
+  const rows: string[][] = [];
+  if (results.pgbench) {
+    const p = results.pgbench;
+    rows.push([
+      `pgbench: the order statement, ${p.clients} clients (-M ${p.mode})`,
+      `${f0(p.tps)} tps`,
+      '1.00',
+      `avg ${ms(p.latencyAvgMs)}`,
+      `${p.failed} failed`,
+      '',
+    ]);
+  }
+  for (const h of results.http) {
+    const l = h.load;
+    rows.push([
+      `${h.name}, ${l.connections} connections`,
+      `${f0(l.rps)} req/s`,
+      ratio(l.rps),
+      `${ms(l.latencyMs.p50)} / ${ms(l.latencyMs.p95)} / ${ms(l.latencyMs.p99)}`,
+      `${l.non2xx + l.errors}`,
+      ms(h.api.eventLoopP99MaxMs),
+      h.apiCpuMsPerRequest === null ? '–' : h.apiCpuMsPerRequest.toFixed(2),
+    ]);
+  }
+  for (const run of results.endToEnd) {
+    rows.push(...endToEndRows(run, ratio));
+  }
+  const header = [
+    'figure',
+    'throughput',
+    '× pgbench',
+    'latency p50 / p95 / p99 (ms)',
+    'errors',
+    'event-loop lag p99, worst second (ms)',
+    'CPU ms per request or order',
+  ];
+  const padded = rows.map((r) => [...r, ...Array<string>(Math.max(0, header.length - r.length)).fill('')]);
+  const lines = [header, header.map(() => '---'), ...padded].map((r) => `| ${r.join(' | ')} |`);
+  const memory = results.memory.map((m) => `${m.process} ${f0(m.peakRssMiB)} MiB`).join(', ');
+  return [
+    lines.join('\n'),
+    '',
+    `Peak RSS (VmHWM): ${memory || '–'}`,
+    ...results.notes.map((n) => `Note: ${n}`),
+  ].join('\n');
+}
+
+const loopLag = (p: EndToEndPhase): string => {
+  const workers = p.workers.map((w) => ms(w.eventLoopP99MaxMs)).join(', ');
+  return workers ? `api ${ms(p.api.eventLoopP99MaxMs)}, workers ${workers}` : ms(p.api.eventLoopP99MaxMs);
+};
+
+const cpuPerOrder = (p: EndToEndPhase): string =>
+  p.cpuMsPerOrder.api === null
+    ? '–'
+    : `${p.cpuMsPerOrder.api.toFixed(2)} (+ workers ${p.cpuMsPerOrder.workers?.toFixed(2) ?? '–'}) per order; ` +
+      `${p.transactionsPerOrder?.toFixed(1) ?? '–'} DB transactions per order`;
+
+function endToEndRows(run: EndToEndRun, ratio: (v: number | null | undefined) => string): string[][] {
+  const outcome = (p: EndToEndPhase): string => {
+    const statuses = Object.entries(p.stats.byStatus)
+      .map(([status, n]) => `${status} ${n}`)
+      .join(', ');
+    const settled = p.settle.incomplete
+      ? `only ${p.stats.settled}/${p.settle.total} settled before the ${p.settle.incomplete}, latencies of those`
+      : `all ${p.stats.orders} settled`;
+    return `${settled}: ${statuses}; dead letters ${p.stats.deadLetters}`;
+  };
+  const saga = (p: EndToEndPhase): string => {
+    const c = p.stats.confirmMs;
+    const l = p.stats.outboxLagMs;
+    return (
+      (c ? `submit→CONFIRMED ${ms(c.p50)} / ${ms(c.p95)} / ${ms(c.p99)}` : 'submit→CONFIRMED –') +
+      (l ? `; outbox commit→enqueue ${ms(l.p50)} / – / ${ms(l.p99)}` : '')
+    );
+  };
+  const rowsOf = (name: string, p: EndToEndPhase, compare: boolean): string[][] => [
+    [
+      `E2E ${run.label}, ${name}: accepted by the API`,
+      `${f0(p.submit.rps)} orders/s`,
+      compare ? ratio(p.submit.rps) : '',
+      `${ms(p.submit.latencyMs.p50)} / ${ms(p.submit.latencyMs.p95)} / ${ms(p.submit.latencyMs.p99)}`,
+      `${p.submit.non2xx + p.submit.errors}`,
+      loopLag(p),
+      '',
+    ],
+    [
+      `E2E ${run.label}, ${name}: through the saga (${outcome(p)})`,
+      p.ordersPerSecond ? `${f0(p.ordersPerSecond)} orders/s over ${f1(p.stats.spanSeconds)} s` : '–',
+      compare ? ratio(p.ordersPerSecond) : '',
+      saga(p),
+      '',
+      '',
+      cpuPerOrder(p),
+    ],
+  ];
+  const rows = rowsOf(
+    `at rest (${run.atRest.submit.requests} orders at ${run.atRest.rate}/s)`,
+    run.atRest,
+    false,
+  );
+  if (run.burst) {
+    rows.push(...rowsOf(`burst of ${run.burst.submit.requests} (64 conn)`, run.burst, true));
+  }
+  if (run.steady) {
+    rows.push(
+      ...rowsOf(
+        `steady ${run.steady.rate}/s for ${f0(run.steady.submit.seconds)} s (32 conn)`,
+        run.steady,
+        false,
+      ),
+    );
+  }
+  return rows;
+}
