@@ -42,6 +42,8 @@ describe('chaos: hot SKU', () => {
       concurrency: sized(50, 100),
       users,
       apiFor: () => api,
+      // A generous client timeout: on a shared 2-core machine a hundred clients in one process queue up.
+      timeoutMs: 30_000,
       bodyFor: () => ({ items: [{ productId: hot.id, quantity: 1 }], paymentToken: 'tok_success' }),
     });
     const first = await recoverAndCheck(env, { windowMs: sized(60_000, 120_000) });
@@ -55,6 +57,7 @@ describe('chaos: hot SKU', () => {
       concurrency: sized(50, 100),
       users,
       apiFor: () => api,
+      timeoutMs: 30_000,
       bodyFor: () => {
         const lines = skus
           .filter(() => random() < 0.5)
@@ -84,6 +87,11 @@ describe('chaos: hot SKU', () => {
       hotSkuSold: hotSold.sold,
       multiSkuSold: multiSold.sold,
       answers,
+      slowestAnswerMs: Math.round(Math.max(...[...single, ...multi].map((p) => p.answer.ms))),
+      unanswered: [...single, ...multi]
+        .filter((p) => p.answer.status === 0)
+        .slice(0, 3)
+        .map((p) => p.answer.body),
       outcomes: await outcomeCounts(env),
     });
 
