@@ -10,11 +10,19 @@ import { buildPipeline } from '../test/support/pipeline';
 
 const event = (): NewDomainEvent<'OrderCreated'> => {
   const orderId = randomUUID();
-  return { type: 'OrderCreated', aggregateType: 'order', aggregateId: orderId, payload: { orderId, userId: randomUUID() } };
+  return {
+    type: 'OrderCreated',
+    aggregateType: 'order',
+    aggregateId: orderId,
+    payload: { orderId, userId: randomUUID() },
+  };
 };
 
 async function main(): Promise<void> {
-  const p = await buildPipeline({ QUEUE_PREFIX: `{aop-bench-${randomUUID().slice(0, 6)}}`, LOG_LEVEL: 'silent' });
+  const p = await buildPipeline({
+    QUEUE_PREFIX: `{aop-bench-${randomUUID().slice(0, 6)}}`,
+    LOG_LEVEL: 'silent',
+  });
   const percentiles = async (ids: string[]): Promise<string> => {
     const [r] = await p.dataSource.query<{ p50: number; p99: number; max: number; n: number }[]>(
       `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) * 1000 AS p50,

@@ -32,6 +32,8 @@ export interface AppConfig {
       inventoryManagement: number;
       notificationSending: number;
     };
+    /** Jobs per second the queue may start across all workers (BullMQ limiter); 0 = no limit. */
+    ratePerSecond: { paymentProcessing: number; notificationSending: number };
     /** How often queue counts, dead letters and the outbox backlog are sampled into gauges. */
     metricsIntervalMs: number;
     /** Health thresholds: above them a queue is reported `degraded` (still up). */
@@ -337,6 +339,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
         paymentProcessing: r.integer('QUEUE_CONCURRENCY_PAYMENT_PROCESSING', 10, 1, 1000),
         inventoryManagement: r.integer('QUEUE_CONCURRENCY_INVENTORY_MANAGEMENT', 5, 1, 1000),
         notificationSending: r.integer('QUEUE_CONCURRENCY_NOTIFICATION_SENDING', 10, 1, 1000),
+      },
+      ratePerSecond: {
+        paymentProcessing: r.integer('QUEUE_RATE_PAYMENT_PROCESSING', 100, 0, 1_000_000),
+        notificationSending: r.integer('QUEUE_RATE_NOTIFICATION_SENDING', 200, 0, 1_000_000),
       },
       metricsIntervalMs: r.integer('QUEUE_METRICS_INTERVAL_MS', 15_000, 100, 3_600_000),
       health: {

@@ -43,12 +43,15 @@ export function queueDefinitions(config: Pick<AppConfig, 'queue'>): QueueDefinit
     stalledInterval: q.stalledIntervalMs,
     maxStalledCount: 1,
   });
+  const perSecond = (max: number): RateLimiterOptions | undefined =>
+    max > 0 ? { max, duration: 1000 } : undefined;
   const table: Record<QueueName, Omit<QueueDefinition, 'name' | 'jobs'>> = {
     [QUEUES.orderProcessing]: { jobOptions: jobs(5), worker: worker(q.concurrency.orderProcessing) },
-    // The payment gateway is the scarce resource: at most 50 calls a second per worker process.
+    // The payment gateway is the scarce resource: its calls are limited across all workers (BullMQ's
+    // limiter is global), to stay under the gateway's own rate limit.
     [QUEUES.paymentProcessing]: {
       jobOptions: jobs(5),
-      worker: worker(q.concurrency.paymentProcessing, { max: 50, duration: 1000 }),
+      worker: worker(q.concurrency.paymentProcessing, perSecond(q.ratePerSecond.paymentProcessing)),
     },
     [QUEUES.inventoryManagement]: {
       jobOptions: jobs(3),
@@ -56,7 +59,7 @@ export function queueDefinitions(config: Pick<AppConfig, 'queue'>): QueueDefinit
     },
     [QUEUES.notificationSending]: {
       jobOptions: jobs(8),
-      worker: worker(q.concurrency.notificationSending, { max: 100, duration: 1000 }),
+      worker: worker(q.concurrency.notificationSending, perSecond(q.ratePerSecond.notificationSending)),
     },
   };
   return (Object.values(QUEUES) as QueueName[]).map((name) => ({
