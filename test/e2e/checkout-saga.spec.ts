@@ -478,6 +478,26 @@ describe('Checkout saga recovery', () => {
     expect(await stockOf(h.sut.dataSource, product.id)).toEqual({ quantity: 3, reserved: 0 });
   });
 
+  it('a notification whose job was lost (Redis emptied) is asked for again and sent once', async () => {
+    h = await startHarness({ SAGA_STALL_SECONDS: '1', SAGA_RECOVERY_INTERVAL_MS: '200' });
+    const { user } = await createUserWithToken(h.sut);
+    // A QUEUED notification whose NotificationRequested job never ran: its outbox event is already processed.
+    const [row] = await h.sut.dataSource.query(
+      `INSERT INTO notifications (user_id, channel, template, language, priority, status, recipient, subject, body, dedupe_key, updated_at)
+       VALUES ($1, 'email', 'welcome', 'en', 'normal', 'QUEUED', $2, 'Welcome', 'Hello', $3, now() - interval '1 hour')
+       RETURNING id`,
+      [user.id, user.email, `welcome:${user.id}:lost`],
+    );
+
+    const sent = await eventually(async () => {
+      const [n] = await h!.sut.dataSource.query('SELECT status, attempts FROM notifications WHERE id = $1', [
+        row.id,
+      ]);
+      return n.status === 'SENT' ? n : undefined;
+    });
+    expect(sent.attempts).toBe(1);
+  });
+
   it('a worker stopped mid-saga: a new one finishes it with exactly one reservation, one charge, one notification', async () => {
     const db = await createIsolatedDatabase();
     const env = {

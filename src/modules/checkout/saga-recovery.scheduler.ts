@@ -7,16 +7,20 @@ import { runsWorkers } from '../../config/roles';
 import { runWithContext } from '../../platform/http/request-context';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
+import { NotificationsService } from '../notifications/notifications.service';
 import { PaymentsService } from '../payments/payments.service';
 import { SagaRepository } from './saga.repository';
 import { SagaRunner } from './saga.runner';
 
 const BATCH = 50;
+/** A QUEUED notification gets this many stall windows (its retries back off) before it is asked for again. */
+const NOTIFICATION_STALL_FACTOR = 5;
 
 /**
  * Worker role: finds sagas that stopped moving (a worker killed mid-flight, a lost job, a webhook that
  * never came) and resumes them; cancels, with reason TIMEOUT, those still unfinished after
- * SAGA_TIMEOUT_SECONDS. Several workers may run it: claims use SKIP LOCKED.
+ * SAGA_TIMEOUT_SECONDS; asks again for notifications whose job was lost. Several workers may run it:
+ * claims use SKIP LOCKED.
  */
 @Injectable()
 export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDestroy {
@@ -32,6 +36,7 @@ export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDe
     private readonly runner: SagaRunner,
     private readonly payments: PaymentsService,
     private readonly outbox: OutboxWriter,
+    private readonly notifications: NotificationsService,
     @InjectConfig() private readonly config: AppConfig,
     metrics: MetricsService,
   ) {
@@ -55,7 +60,7 @@ export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDe
   }
 
   /** One recovery pass; returns what it did. */
-  async recoverNow(): Promise<{ resumed: number; timedOut: number }> {
+  async recoverNow(): Promise<{ resumed: number; timedOut: number; notificationsRequeued: number }> {
     const timedOut = await this.dataSource.transaction(async (tx) => {
       const orderIds = await this.sagas.findTimedOut(tx, this.config.saga.timeoutSeconds, BATCH);
       for (const orderId of orderIds) {
@@ -69,6 +74,11 @@ export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDe
       }
       return orderIds;
     });
+    // A notification job lost with Redis's data is asked for again (delivery is idempotent).
+    const requeued = await this.notifications.requeueStale(
+      this.config.saga.stallSeconds * NOTIFICATION_STALL_FACTOR,
+      BATCH,
+    );
     const stalled = await this.dataSource.transaction((tx) =>
       this.sagas.claimStalled(tx, this.config.saga.stallSeconds, BATCH),
     );
@@ -87,10 +97,13 @@ export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDe
         }
       });
     }
-    if (stalled.length > 0 || timedOut.length > 0) {
-      this.logger.log({ resumed: stalled.length, timedOut: timedOut.length }, 'saga recovery pass');
+    if (stalled.length > 0 || timedOut.length > 0 || requeued > 0) {
+      this.logger.log(
+        { resumed: stalled.length, timedOut: timedOut.length, notificationsRequeued: requeued },
+        'saga recovery pass',
+      );
     }
-    return { resumed: stalled.length, timedOut: timedOut.length };
+    return { resumed: stalled.length, timedOut: timedOut.length, notificationsRequeued: requeued };
   }
 
   private schedule(): void {

@@ -188,6 +188,35 @@ export class NotificationsService {
   }
 
   /** For the dead-letter path: a notification whose retries are exhausted ends FAILED. */
+  /**
+   * Asks again for notifications still QUEUED with no attempt for `olderThanSeconds`: their job was lost
+   * (Redis restarted empty, say). Delivery is idempotent, so a job that was only slow costs one no-op.
+   */
+  async requeueStale(olderThanSeconds: number, limit: number): Promise<number> {
+    return this.dataSource.transaction(async (tx) => {
+      const stale = await tx.query<{ id: string; priority: NotificationPriority }[]>(
+        `WITH stale AS (
+           SELECT id FROM notifications WHERE status = 'QUEUED' AND updated_at < now() - make_interval(secs => $1)
+           ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
+         ), touched AS (
+           UPDATE notifications n SET updated_at = now() FROM stale WHERE n.id = stale.id RETURNING n.id, n.priority
+         )
+         SELECT id, priority FROM touched`,
+        [olderThanSeconds, limit],
+      );
+      await this.outbox.appendMany(
+        tx,
+        stale.map((n) => ({
+          type: 'NotificationRequested' as const,
+          aggregateType: 'notification' as const,
+          aggregateId: n.id,
+          payload: { notificationId: n.id, priority: n.priority },
+        })),
+      );
+      return stale.length;
+    });
+  }
+
   async markFailed(notificationId: string, reason: string): Promise<void> {
     const [rows] = await this.dataSource.query<[{ channel: NotificationChannel }[], number]>(
       `UPDATE notifications SET status = 'FAILED', last_error = $2, updated_at = now()
