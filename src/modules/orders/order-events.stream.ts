@@ -14,6 +14,8 @@ interface Stream {
   orderId: string;
   reply: FastifyReply;
   lastId: bigint;
+  /** Live events wait until the history was replayed once: sending one first would skip older ones. */
+  caughtUp: boolean;
   timers: NodeJS.Timeout[];
 }
 
@@ -48,6 +50,7 @@ export class OrderEventsStream implements BeforeApplicationShutdown {
       orderId,
       reply,
       lastId: /^\d+$/.test(lastEventId ?? '') ? BigInt(lastEventId!) : 0n,
+      caughtUp: false,
       timers: [],
     };
     this.add(stream);
@@ -57,6 +60,7 @@ export class OrderEventsStream implements BeforeApplicationShutdown {
     // Not awaited: with Redis down the subscription waits for it, while the catch-up poll keeps the stream going.
     void this.subscribe(orderId);
     await this.catchUp(stream);
+    stream.caughtUp = true;
     await this.endIfSettled(stream);
   }
 
@@ -175,7 +179,9 @@ export class OrderEventsStream implements BeforeApplicationShutdown {
   private dispatch(message: string): void {
     const event = JSON.parse(message) as StatusEventMessage;
     for (const stream of this.streams.get(event.orderId) ?? []) {
-      this.send(stream, event);
+      if (stream.caughtUp) {
+        this.send(stream, event);
+      }
     }
   }
 }
