@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { preparedQuery } from '../../platform/database/prepared';
 
 export interface ChargeView {
   id: string;
@@ -25,13 +26,14 @@ export interface PaymentBalance {
 @Injectable()
 export class PaymentStatusReader {
   async latestCharge(tx: EntityManager, orderId: string): Promise<ChargeView | undefined> {
-    const [charge] = await tx.query<ChargeView[]>(
+    const { rows } = await preparedQuery<ChargeView>(
+      tx,
       `SELECT id, status, failure_code AS "failureCode", failure_message AS "failureMessage"
        FROM payments WHERE order_id = $1 AND kind = 'CHARGE'
        ORDER BY (status <> 'FAILED') DESC, created_at DESC LIMIT 1`,
       [orderId],
     );
-    return charge;
+    return rows[0];
   }
 
   async balance(tx: EntityManager, orderId: string): Promise<PaymentBalance> {

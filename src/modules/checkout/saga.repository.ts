@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { preparedQuery } from '../../platform/database/prepared';
 import { SagaData, SagaOrder, SagaRecord, SagaStatus, TimelineEntry } from './saga.types';
 
 const SAGA_COLUMNS = `id, order_id AS "orderId", status, current_step AS "currentStep", step_history AS history, data,
@@ -13,32 +14,50 @@ const FINISHED: SagaStatus[] = ['COMPLETED', 'COMPENSATED'];
 /** saga_state and the order as the saga sees it. Every method runs in the caller's transaction. */
 @Injectable()
 export class SagaRepository {
-  /** The order's saga, created on first use, locked for this transaction: one advance at a time per order. */
+  /**
+   * The order's saga, created on first use, locked for this transaction: one advance at a time per
+   * order. Found in one round trip when it exists (every advance but the first); created with the row
+   * lock of the insert otherwise.
+   */
   async lockOrCreate(tx: EntityManager, orderId: string): Promise<SagaRecord> {
-    await tx.query(
+    const existing = await this.lock(tx, orderId);
+    if (existing) {
+      return existing;
+    }
+    const { rows } = await preparedQuery<SagaRecord>(
+      tx,
       `INSERT INTO saga_state (order_id, data) VALUES ($1, '{"completed": [], "attempts": {}}'::jsonb)
-       ON CONFLICT (order_id, saga_type) DO NOTHING`,
+       ON CONFLICT (order_id, saga_type) DO NOTHING
+       RETURNING ${SAGA_COLUMNS}`,
       [orderId],
     );
-    const [saga] = await tx.query<SagaRecord[]>(
+    // Nothing inserted: another transaction created it meanwhile (the insert waited for it to commit).
+    return rows[0] ?? (await this.lock(tx, orderId))!;
+  }
+
+  private async lock(tx: EntityManager, orderId: string): Promise<SagaRecord | undefined> {
+    const { rows } = await preparedQuery<SagaRecord>(
+      tx,
       `SELECT ${SAGA_COLUMNS} FROM saga_state WHERE order_id = $1 FOR UPDATE`,
       [orderId],
     );
-    return saga;
+    return rows[0];
   }
 
   async find(tx: EntityManager, orderId: string): Promise<SagaRecord | undefined> {
-    const [saga] = await tx.query<SagaRecord[]>(
+    const { rows } = await preparedQuery<SagaRecord>(
+      tx,
       `SELECT ${SAGA_COLUMNS} FROM saga_state WHERE order_id = $1`,
       [orderId],
     );
-    return saga;
+    return rows[0];
   }
 
   async save(tx: EntityManager, saga: SagaRecord): Promise<void> {
     const history: TimelineEntry[] = saga.history.slice(-MAX_HISTORY);
     const data: SagaData = saga.data;
-    await tx.query(
+    await preparedQuery(
+      tx,
       `UPDATE saga_state SET status = $2, current_step = $3, step_history = $4::jsonb, data = $5::jsonb,
          failure_reason = $6, completed = $7, compensated = $8, attempts = attempts + 1, version = version + 1,
          updated_at = now(), finished_at = CASE WHEN $9 THEN coalesce(finished_at, now()) ELSE NULL END
@@ -58,7 +77,8 @@ export class SagaRepository {
   }
 
   async loadOrder(tx: EntityManager, orderId: string): Promise<SagaOrder | undefined> {
-    const [order] = await tx.query<SagaOrder[]>(
+    const { rows } = await preparedQuery<SagaOrder>(
+      tx,
       `SELECT o.id, o.user_id AS "userId", o.status, o.total_amount::text AS "totalAmount", o.currency,
               o.payment_method AS "paymentMethod", o.payment_token AS "paymentToken", o.created_at AS "createdAt",
               (SELECT coalesce(jsonb_agg(jsonb_build_object('productId', i.product_id, 'sku', i.sku, 'name', i.product_name,
@@ -67,7 +87,7 @@ export class SagaRepository {
        FROM orders o WHERE o.id = $1`,
       [orderId],
     );
-    return order;
+    return rows[0];
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { preparedQuery } from '../../platform/database/prepared';
 import {
   InventoryItem,
   LedgerEntry,
@@ -63,7 +64,8 @@ export class InventoryRepository {
 
   /** Applies the deltas only when every CHECK of the inventory row still holds; null when it would not. */
   async applyMovement(tx: EntityManager, m: StockMovement): Promise<StockLevels | null> {
-    const rows = await tx.query<LevelsRow[]>(
+    const { rows } = await preparedQuery<LevelsRow>(
+      tx,
       `WITH changed AS (
          UPDATE inventory
             SET quantity = quantity + $2, reserved_quantity = reserved_quantity + $3,
@@ -100,7 +102,8 @@ export class InventoryRepository {
     tx: EntityManager,
     line: { orderId: string | null; productId: string; quantity: number; ttlSeconds: number; actor: string },
   ): Promise<Reservation | null> {
-    const rows = await tx.query<ReservationRow[]>(
+    const { rows } = await preparedQuery<ReservationRow>(
+      tx,
       `WITH changed AS (
          UPDATE inventory
             SET reserved_quantity = reserved_quantity + $2, version = version + 1, updated_at = now()
@@ -129,7 +132,8 @@ export class InventoryRepository {
     orderId: string,
     lock = false,
   ): Promise<(Reservation & { due: boolean })[]> {
-    const rows = await tx.query<(ReservationRow & { due: boolean })[]>(
+    const { rows } = await preparedQuery<ReservationRow & { due: boolean }>(
+      tx,
       `SELECT ${RESERVATION_COLUMNS}, expires_at <= now() AS due FROM inventory_reservations
         WHERE order_id = $1 ORDER BY product_id ${lock ? 'FOR UPDATE' : ''}`,
       [orderId],
@@ -144,7 +148,8 @@ export class InventoryRepository {
     to: ReservationStatus,
     reason: string | null = null,
   ): Promise<void> {
-    await tx.query(
+    await preparedQuery(
+      tx,
       `UPDATE inventory_reservations
           SET status = $2, release_reason = COALESCE($3, release_reason), updated_at = now()
         WHERE id = ANY($1::uuid[])`,
@@ -176,7 +181,8 @@ export class InventoryRepository {
   }
 
   async findLevels(tx: EntityManager, productIds: string[]): Promise<StockLevels[]> {
-    const rows = await tx.query<LevelsRow[]>(
+    const { rows } = await preparedQuery<LevelsRow>(
+      tx,
       `SELECT i.product_id, i.quantity, i.reserved_quantity
          FROM inventory i JOIN products p ON p.id = i.product_id
         WHERE i.product_id = ANY($1::uuid[]) AND p.deleted_at IS NULL`,

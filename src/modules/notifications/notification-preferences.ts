@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { NotFoundError, UnprocessableError } from '../../platform/http/domain-error';
+import { preparedQuery } from '../../platform/database/prepared';
 import { Language } from './notification-templates';
 
 /** What a user chose; stored in users.notification_preferences (jsonb) plus preferred_language and phone. */
@@ -45,12 +46,13 @@ export class NotificationPreferencesRepository {
     db: DataSource | EntityManager,
     userId: string,
   ): Promise<NotificationRecipient | undefined> {
-    const [row] = await db.query<UserRow[]>(
+    const { rows } = await preparedQuery<UserRow>(
+      db,
       `SELECT id, email, first_name, phone, preferred_language, notification_preferences
        FROM users WHERE id = $1 AND deleted_at IS NULL`,
       [userId],
     );
-    return row ? toRecipient(row) : undefined;
+    return rows[0] ? toRecipient(rows[0]) : undefined;
   }
 
   /** Merges the change into what is stored, in one statement under the row lock. */

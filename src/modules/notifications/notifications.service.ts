@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '../../platform/database/prepared';
 import { NotFoundError } from '../../platform/http/domain-error';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { DomainEventPayloads } from '../../platform/outbox/domain-events';
@@ -132,7 +133,10 @@ export class NotificationsService {
   async deliver(notificationId: string): Promise<NotificationRecord> {
     const { record, retry } = await this.dataSource.transaction(async (tx) => {
       // The row lock is held while sending, so two workers handed the same job never both send it.
-      const [row] = await tx.query<NotificationRecord[]>(
+      const {
+        rows: [row],
+      } = await preparedQuery<NotificationRecord>(
+        tx,
         `SELECT ${COLUMNS} FROM notifications WHERE id = $1 FOR UPDATE SKIP LOCKED`,
         [notificationId],
       );
@@ -257,7 +261,8 @@ export class NotificationsService {
     const data = { customerName: recipient.firstName, ...request.data };
     const rendered = this.templates.render(request.template, recipient.language, channel, data);
     const status: NotificationStatus = skipReason ? 'SKIPPED' : 'QUEUED';
-    const inserted = await tx.query<{ id: string }[]>(
+    const { rows: inserted } = await preparedQuery<{ id: string }>(
+      tx,
       `INSERT INTO notifications (user_id, order_id, channel, template, template_version, language, priority,
          status, recipient, subject, body, dedupe_key, last_error)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -306,7 +311,8 @@ export class NotificationsService {
     fields: { providerMessageId?: string; lastError?: string },
   ): Promise<NotificationRecord> {
     const attempted = status !== 'SKIPPED';
-    const [rows] = await tx.query<[NotificationRecord[], number]>(
+    const { rows } = await preparedQuery<NotificationRecord>(
+      tx,
       `UPDATE notifications
        SET status = $2::varchar, attempts = attempts + $3, provider_message_id = coalesce($4, provider_message_id),
            last_error = $5, sent_at = CASE WHEN $2::varchar = 'SENT' THEN now() ELSE sent_at END, updated_at = now()

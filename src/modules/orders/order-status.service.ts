@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { preparedQuery } from '../../platform/database/prepared';
 import { RedisService } from '../../platform/redis/redis.service';
 import { allowedSources, IllegalTransitionError, OrderStatus, SETTLED_STATUSES } from './order-status';
 
@@ -54,7 +55,8 @@ export class OrderStatusService {
     to: OrderStatus,
     options: TransitionOptions = {},
   ): Promise<StatusChange> {
-    const [row] = await tx.query<{ from_status: OrderStatus | null; event_id: string | null; at: Date }[]>(
+    const { rows } = await preparedQuery<{ from_status: OrderStatus | null; event_id: string | null; at: Date }>(
+      tx,
       `WITH prev AS (
          SELECT status FROM orders WHERE id = $1::uuid FOR UPDATE
        ), upd AS (
@@ -90,6 +92,7 @@ export class OrderStatusService {
         options.reason ?? options.failureReason ?? null,
       ],
     );
+    const row = rows[0];
     if (!row || row.from_status === null) {
       throw new IllegalTransitionError(undefined, to);
     }

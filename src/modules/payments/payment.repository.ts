@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '../../platform/database/prepared';
 import { toCents } from '../../platform/money';
 import { PaymentMethod } from './payment-provider';
 
@@ -57,7 +58,8 @@ type Db = DataSource | EntityManager;
 export class PaymentRepository {
   /** Inserts the attempt, or returns undefined when its idempotency key already exists. */
   async insertIfAbsent(db: Db, payment: NewPayment): Promise<PaymentRecord | undefined> {
-    const rows = await db.query<PaymentRecord[]>(
+    const { rows } = await preparedQuery<PaymentRecord>(
+      db,
       `INSERT INTO payments (order_id, kind, status, amount, currency, method, provider, idempotency_key)
        VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7)
        ON CONFLICT DO NOTHING
@@ -76,7 +78,8 @@ export class PaymentRepository {
   }
 
   async findByKey(db: Db, idempotencyKey: string): Promise<PaymentRecord | undefined> {
-    const rows = await db.query<PaymentRecord[]>(
+    const { rows } = await preparedQuery<PaymentRecord>(
+      db,
       `SELECT ${COLUMNS} FROM payments WHERE idempotency_key = $1`,
       [idempotencyKey],
     );
@@ -129,7 +132,8 @@ export class PaymentRepository {
 
   /** Records the gateway's answer, unless a webhook already settled the row. */
   async recordOutcome(db: Db, id: string, outcome: GatewayOutcome): Promise<PaymentRecord | undefined> {
-    const rows = await db.query<[PaymentRecord[], number]>(
+    const { rows } = await preparedQuery<PaymentRecord>(
+      db,
       `UPDATE payments
        SET status = $2, provider_reference = coalesce($3, provider_reference), failure_code = $4,
            failure_message = $5, updated_at = now()
@@ -143,7 +147,7 @@ export class PaymentRepository {
         outcome.failureMessage ?? null,
       ],
     );
-    return rows[0][0];
+    return rows[0];
   }
 
   /** Releases an unanswered attempt after a transient failure, saying why, so a retry can claim it. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { preparedQuery } from '../database/prepared';
 import { currentContext } from '../http/request-context';
 import { DomainEventType, EVENT_SCHEMA_VERSIONS, NewDomainEvent } from './domain-events';
 
@@ -22,11 +23,16 @@ export class OutboxWriter {
       return [];
     }
     const correlationId = currentContext()?.correlationId ?? null;
-    const rows = await tx.query<{ id: string }[]>(
-      `INSERT INTO outbox_events (aggregate_type, aggregate_id, event_type, schema_version, payload, correlation_id)
-       SELECT e.aggregate_type, e.aggregate_id, e.event_type, e.schema_version, e.payload, $2
-       FROM jsonb_to_recordset($1::jsonb) AS e(aggregate_type text, aggregate_id uuid, event_type text, schema_version int, payload jsonb)
-       RETURNING id`,
+    // The NOTIFY rides in the same statement (one round trip); PostgreSQL delivers it at commit.
+    const { rows } = await preparedQuery<{ id: string }>(
+      tx,
+      `WITH inserted AS (
+         INSERT INTO outbox_events (aggregate_type, aggregate_id, event_type, schema_version, payload, correlation_id)
+         SELECT e.aggregate_type, e.aggregate_id, e.event_type, e.schema_version, e.payload, $2
+         FROM jsonb_to_recordset($1::jsonb) AS e(aggregate_type text, aggregate_id uuid, event_type text, schema_version int, payload jsonb)
+         RETURNING id
+       )
+       SELECT id FROM inserted CROSS JOIN (SELECT pg_notify('${OUTBOX_CHANNEL}', '')) AS notified`,
       [
         JSON.stringify(
           events.map((e) => ({
@@ -40,7 +46,6 @@ export class OutboxWriter {
         correlationId,
       ],
     );
-    await tx.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
     return rows.map((r) => r.id);
   }
 }
