@@ -37,17 +37,22 @@ export class CheckoutWorker {
     await this.runner.advance(data.payload.orderId);
   }
 
-  /** Charges once per order (the payment's idempotency key), then tells the saga through the outbox. */
+  /**
+   * Charges once per order (the payment's idempotency key), then moves the saga on itself: the answer
+   * is in the payments table, so the saga's next transaction can read it now instead of an outbox event,
+   * a relay hop and another job later. A crash in between is what recovery is for: a saga waiting on a
+   * charge that has an answer is resumed after SAGA_STALL_SECONDS. Asynchronous settlements (the
+   * gateway's webhook) still announce themselves with PaymentProcessed.
+   */
   @JobHandler(QUEUES.paymentProcessing, JOBS[QUEUES.paymentProcessing].chargePayment)
   async chargePayment(data: OutboxJobData<'PaymentRequested'>): Promise<void> {
     const { orderId } = data.payload;
-    const { saga, order } = await this.dataSource.transaction(async (tx) => ({
-      saga: await this.sagas.find(tx, orderId),
-      order: await this.sagas.loadOrder(tx, orderId),
-    }));
+    const manager = this.dataSource.manager;
+    const order = await this.sagas.loadOrder(manager, orderId);
     if (!order) {
       throw new PermanentJobError(`order ${orderId} does not exist`, 'ORDER_NOT_FOUND');
     }
+    const saga = await this.sagas.find(manager, orderId);
     if (saga && SETTLED_SAGA.includes(saga.status) && !(await this.hasChargeInDoubt(orderId))) {
       // The order is being undone: charging now would only mean refunding later. A charge already
       // attempted without an answer is different: it is asked again to learn whether money was taken.
@@ -58,19 +63,7 @@ export class CheckoutWorker {
     if (payment.status === 'PENDING') {
       return; // bank transfer: the gateway's webhook will settle it and write PaymentProcessed
     }
-    await this.dataSource.transaction((tx) =>
-      this.outbox.append(tx, {
-        type: 'PaymentProcessed',
-        aggregateType: 'order',
-        aggregateId: orderId,
-        payload: {
-          orderId,
-          paymentId: payment.id,
-          status: payment.status,
-          failureCode: payment.failureCode ?? undefined,
-        },
-      }),
-    );
+    await this.runner.advance(orderId);
   }
 
   private async hasChargeInDoubt(orderId: string): Promise<boolean> {

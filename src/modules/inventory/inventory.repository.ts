@@ -94,33 +94,145 @@ export class InventoryRepository {
   }
 
   /**
-   * Reserves one line: the conditional UPDATE (only where quantity - reserved >= n), the reservation row
-   * and its RESERVE ledger row in one statement. Null when the stock is short; a second reservation of
-   * the same (order, product) fails on the unique index.
+   * Reserves every line or none, in one statement: it locks the lines' stock rows in product order (so
+   * overlapping reservations queue instead of deadlocking), judges them as they are now, and only when
+   * every line fits raises `reserved_quantity` and writes the reservation and RESERVE ledger rows.
+   * Undefined when some line is short: nothing was written, so a caller's transaction stays usable.
+   * `lines` must be normalised (one per product, sorted). A second reservation of the same (order,
+   * product) fails on the unique index.
    */
-  async reserveLine(
+  async reserveLines(
     tx: EntityManager,
-    line: { orderId: string | null; productId: string; quantity: number; ttlSeconds: number; actor: string },
-  ): Promise<Reservation | null> {
-    const { rows } = await preparedQuery<ReservationRow>(
+    request: {
+      orderId: string | null;
+      lines: readonly { productId: string; quantity: number }[];
+      ttlSeconds: number;
+      actor: string;
+    },
+  ): Promise<Reservation[] | undefined> {
+    const { rows } = await preparedQuery<ReservationRow & { fits: boolean }>(
       tx,
-      `WITH changed AS (
-         UPDATE inventory
-            SET reserved_quantity = reserved_quantity + $2, version = version + 1, updated_at = now()
-          WHERE product_id = $1 AND quantity - reserved_quantity >= $2
-          RETURNING product_id
+      `WITH wanted AS (
+         SELECT product_id, quantity FROM unnest($2::uuid[], $3::int[]) AS w(product_id, quantity)
+       ), stock AS (
+         SELECT product_id, quantity - reserved_quantity AS available
+           FROM inventory WHERE product_id = ANY($2::uuid[])
+          ORDER BY product_id
+            FOR UPDATE
+       ), verdict AS (
+         SELECT count(s.product_id) = count(*) AND coalesce(bool_and(s.available >= w.quantity), false) AS fits
+           FROM wanted w LEFT JOIN stock s USING (product_id)
+       ), changed AS (
+         UPDATE inventory i
+            SET reserved_quantity = i.reserved_quantity + w.quantity, version = i.version + 1, updated_at = now()
+           FROM wanted w
+          WHERE i.product_id = w.product_id AND i.product_id = ANY($2::uuid[]) AND (SELECT fits FROM verdict)
+            AND i.quantity - i.reserved_quantity >= w.quantity
+          RETURNING i.product_id, w.quantity
        ), reservation AS (
          INSERT INTO inventory_reservations (order_id, product_id, quantity, expires_at)
-         SELECT $3, product_id, $2, now() + make_interval(secs => $4) FROM changed
+         SELECT $1, product_id, quantity, now() + make_interval(secs => $4) FROM changed
          RETURNING ${RESERVATION_COLUMNS}
        ), logged AS (
          INSERT INTO stock_movements (product_id, type, quantity_delta, reserved_delta, order_id, reservation_id, actor)
          SELECT product_id, 'RESERVE', 0, quantity, order_id, id, $5 FROM reservation
        )
-       SELECT ${RESERVATION_COLUMNS} FROM reservation`,
-      [line.productId, line.quantity, line.orderId, line.ttlSeconds, line.actor],
+       SELECT v.fits, r.* FROM verdict v LEFT JOIN reservation r ON true ORDER BY r.product_id`,
+      [
+        request.orderId,
+        request.lines.map((l) => l.productId),
+        request.lines.map((l) => l.quantity),
+        request.ttlSeconds,
+        request.actor,
+      ],
     );
-    return rows[0] ? toReservation(rows[0]) : null;
+    if (!rows[0]?.fits) {
+      return undefined;
+    }
+    if (rows.length !== request.lines.length || rows.some((r) => r.id === null)) {
+      // The rows were locked and judged enough a moment ago in this very statement: this is corruption.
+      throw new Error(
+        `reserving order ${request.orderId}: ${rows.length} of ${request.lines.length} lines written`,
+      );
+    }
+    return rows.map(toReservation);
+  }
+
+  /**
+   * Turns the order's ACTIVE reservations into sales in one statement: locks them and the stock rows
+   * (product order), and unless a refusal applies (none, one expired, released or due) marks them
+   * CONFIRMED, lowers quantity and reserved together under the inventory's guards and writes the
+   * CONFIRM ledger rows. Nothing is written when refused; a replay of a confirmed order changes nothing.
+   */
+  async confirmReservations(
+    tx: EntityManager,
+    orderId: string,
+    actor: string,
+  ): Promise<{
+    refusal: 'NOT_FOUND' | 'EXPIRED' | 'RELEASED' | null;
+    reservations: Reservation[];
+    confirmed: number;
+    sold: number;
+  }> {
+    const { rows } = await preparedQuery<
+      ReservationRow & {
+        refusal: 'NOT_FOUND' | 'EXPIRED' | 'RELEASED' | null;
+        confirmed: number;
+        sold: number;
+      }
+    >(
+      tx,
+      `WITH held AS (
+         SELECT ${RESERVATION_COLUMNS}, expires_at <= now() AS due
+           FROM inventory_reservations WHERE order_id = $1
+          ORDER BY product_id
+            FOR UPDATE
+       ), stock AS (
+         SELECT product_id FROM inventory
+          WHERE product_id IN (SELECT product_id FROM held WHERE status = 'ACTIVE')
+          ORDER BY product_id
+            FOR UPDATE
+       ), verdict AS (
+         SELECT CASE
+                  WHEN count(*) = 0 THEN 'NOT_FOUND'
+                  WHEN bool_or(status = 'EXPIRED') THEN 'EXPIRED'
+                  WHEN bool_or(status = 'RELEASED') THEN 'RELEASED'
+                  WHEN bool_or(status = 'ACTIVE' AND due) THEN 'EXPIRED'
+                END AS refusal,
+                (SELECT count(*) FROM stock) AS locked
+           FROM held
+       ), confirmed AS (
+         UPDATE inventory_reservations r SET status = 'CONFIRMED', updated_at = now()
+           FROM held h
+          WHERE r.id = h.id AND h.status = 'ACTIVE' AND (SELECT refusal IS NULL AND locked >= 0 FROM verdict)
+          RETURNING r.id, r.order_id, r.product_id, r.quantity
+       ), sold AS (
+         UPDATE inventory i
+            SET quantity = i.quantity - c.quantity, reserved_quantity = i.reserved_quantity - c.quantity,
+                version = i.version + 1, updated_at = now()
+           FROM confirmed c
+          WHERE i.product_id = c.product_id
+            AND i.quantity - c.quantity >= 0 AND i.reserved_quantity - c.quantity >= 0
+            AND i.quantity >= i.reserved_quantity
+          RETURNING i.product_id
+       ), logged AS (
+         INSERT INTO stock_movements (product_id, type, quantity_delta, reserved_delta, order_id, reservation_id, actor)
+         SELECT c.product_id, 'CONFIRM', -c.quantity, -c.quantity, c.order_id, c.id, $2
+           FROM confirmed c JOIN sold s USING (product_id)
+       )
+       SELECT v.refusal, (SELECT count(*) FROM confirmed)::int AS confirmed, (SELECT count(*) FROM sold)::int AS sold,
+              h.id, h.order_id, h.product_id, h.quantity, h.status, h.expires_at, h.release_reason
+         FROM verdict v LEFT JOIN held h ON true
+        ORDER BY h.product_id`,
+      [orderId, actor],
+    );
+    const first = rows[0];
+    return {
+      refusal: first?.refusal ?? null,
+      reservations: rows.filter((r) => r.id !== null).map(toReservation),
+      confirmed: first?.confirmed ?? 0,
+      sold: first?.sold ?? 0,
+    };
   }
 
   /**
@@ -183,9 +295,15 @@ export class InventoryRepository {
   async findLevels(tx: EntityManager, productIds: string[]): Promise<StockLevels[]> {
     const { rows } = await preparedQuery<LevelsRow>(
       tx,
+      // One primary-key probe per product, whatever the plan thinks of the array's length.
       `SELECT i.product_id, i.quantity, i.reserved_quantity
-         FROM inventory i JOIN products p ON p.id = i.product_id
-        WHERE i.product_id = ANY($1::uuid[]) AND p.deleted_at IS NULL`,
+         FROM unnest($1::uuid[]) AS w(product_id)
+         CROSS JOIN LATERAL (
+           SELECT i.product_id, i.quantity, i.reserved_quantity
+             FROM inventory i JOIN products p ON p.id = i.product_id
+            WHERE i.product_id = w.product_id AND p.deleted_at IS NULL
+            LIMIT 1
+         ) i`,
       [productIds],
     );
     return rows.map(toLevels);

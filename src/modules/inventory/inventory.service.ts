@@ -75,41 +75,34 @@ export class InventoryService {
   }
 
   /**
-   * Reserves every line or none (InsufficientStockError lists the products short). Lines are reserved
-   * in product-id order, so overlapping multi-item reservations cannot deadlock.
+   * Reserves every line or none (InsufficientStockError lists the products short), in one statement that
+   * writes nothing when a line is short. Joined to a caller's transaction, a concurrent reserve of the
+   * same order aborts that transaction (callers serialise per order, as the saga does under its row
+   * lock); on its own, it answers with the winner's reservations.
    */
   async reserve(tx: Tx, request: ReserveRequest): Promise<Reservation[]> {
     const lines = normalizeLines(request.lines);
     const actor = request.actor ?? SYSTEM;
     const ttlSeconds = request.ttlSeconds ?? this.config.inventory.reservationTtlSeconds;
+    const joined = isJoinable(tx);
     try {
-      const result = await this.atomically(tx, async (t) => {
+      const result = await this.inTransaction(tx, async (t) => {
         const existing = await this.repository.findReservations(t, request.orderId);
         if (existing.length > 0) {
           return { reservations: existing.map(withoutDue), replayed: true };
         }
-        const reserved: Reservation[] = [];
-        const short: StockLine[] = [];
-        for (const line of lines) {
-          const reservation = await this.repository.reserveLine(t, {
-            orderId: request.orderId,
-            productId: line.productId,
-            quantity: line.quantity,
-            ttlSeconds,
-            actor,
-          });
-          if (reservation) {
-            reserved.push(reservation);
-          } else {
-            short.push(line);
-          }
-        }
-        if (short.length > 0) {
+        const reserved = await this.repository.reserveLines(t, {
+          orderId: request.orderId,
+          lines,
+          ttlSeconds,
+          actor,
+        });
+        if (!reserved) {
           const levels = await this.repository.findLevels(
             t,
-            short.map((l) => l.productId),
+            lines.map((l) => l.productId),
           );
-          throw new InsufficientStockError(findShortages(short, levels));
+          throw new InsufficientStockError(findShortages(lines, levels));
         }
         return { reservations: reserved, replayed: false };
       });
@@ -121,12 +114,9 @@ export class InventoryService {
         throw error;
       }
       // A concurrent reserve of the same order won the unique index: answer with its reservations.
-      if (isUniqueViolation(error, RESERVATION_KEY)) {
+      if (!joined && isUniqueViolation(error, RESERVATION_KEY)) {
         this.reservations.inc({ result: 'replayed' });
-        const existing = await this.repository.findReservations(
-          tx ?? this.dataSource.manager,
-          request.orderId,
-        );
+        const existing = await this.repository.findReservations(this.dataSource.manager, request.orderId);
         return existing.map(withoutDue);
       }
       throw error;
@@ -169,40 +159,25 @@ export class InventoryService {
   }
 
   /**
-   * Turns the order's reservations into sales (quantity and reserved both drop). Fails with
-   * ReservationNotActiveError when any of them expired or was released; a replay is a no-op.
+   * Turns the order's reservations into sales (quantity and reserved both drop), in one statement.
+   * Fails with ReservationNotActiveError, having changed nothing, when any of them expired or was
+   * released; a replay is a no-op.
    */
   async confirm(tx: Tx, orderId: string, options: { actor?: string } = {}): Promise<Reservation[]> {
-    return this.atomically(tx, async (t) => {
-      const reservations = await this.repository.findReservations(t, orderId, true);
-      if (reservations.length === 0) {
-        throw new ReservationNotActiveError(orderId, 'NOT_FOUND');
+    return this.inTransaction(tx, async (t) => {
+      const outcome = await this.repository.confirmReservations(t, orderId, options.actor ?? SYSTEM);
+      if (outcome.refusal) {
+        throw new ReservationNotActiveError(orderId, outcome.refusal);
       }
-      const gone = reservations.find((r) => r.status === 'EXPIRED' || r.status === 'RELEASED');
-      if (gone) {
-        throw new ReservationNotActiveError(orderId, gone.status === 'EXPIRED' ? 'EXPIRED' : 'RELEASED');
+      if (outcome.sold !== outcome.confirmed) {
+        // The reservations guaranteed these movements: a refusal means the data is corrupt. The caller's
+        // transaction must not commit (the saga's does not: this is not a step failure).
+        this.logger.error({ orderId, outcome }, 'confirm refused by the inventory constraints');
+        throw new Error(
+          `confirming order ${orderId}: ${outcome.sold} of ${outcome.confirmed} stock rows accepted`,
+        );
       }
-      const active = reservations.filter((r) => r.status === 'ACTIVE');
-      if (active.some((r) => r.due)) {
-        throw new ReservationNotActiveError(orderId, 'EXPIRED');
-      }
-      await this.repository.markReservations(
-        t,
-        active.map((r) => r.id),
-        'CONFIRMED',
-      );
-      for (const r of active) {
-        await this.mustApply(t, {
-          productId: r.productId,
-          type: 'CONFIRM',
-          quantityDelta: -r.quantity,
-          reservedDelta: -r.quantity,
-          orderId,
-          reservationId: r.id,
-          actor: options.actor ?? SYSTEM,
-        });
-      }
-      return reservations.map((r) => ({ ...withoutDue(r), status: 'CONFIRMED' as const }));
+      return outcome.reservations.map((r) => ({ ...r, status: 'CONFIRMED' as const }));
     });
   }
 
@@ -381,8 +356,13 @@ export class InventoryService {
     return levels;
   }
 
+  /** Runs in the caller's transaction as it is (for work that writes nothing unless it succeeds whole). */
+  private async inTransaction<T>(tx: Tx, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return isJoinable(tx) ? work(tx) : this.dataSource.transaction(work);
+  }
+
   private async atomically<T>(tx: Tx, work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    if (!tx?.queryRunner?.isTransactionActive) {
+    if (!isJoinable(tx)) {
       return this.dataSource.transaction(work);
     }
     const savepoint = `inventory_${++this.savepoints}`;
@@ -396,6 +376,11 @@ export class InventoryService {
       throw error;
     }
   }
+}
+
+/** A caller's transaction to join (rather than a manager outside any transaction, or none). */
+function isJoinable(tx: Tx): tx is EntityManager {
+  return tx?.queryRunner?.isTransactionActive === true;
 }
 
 const withoutDue = ({ due: _due, ...reservation }: Reservation & { due: boolean }): Reservation =>

@@ -65,11 +65,18 @@ export class NotificationTemplates {
   constructor(private readonly directory = join(__dirname, 'templates')) {
     for (const language of LANGUAGES) {
       const env = Handlebars.create();
-      const format = (amount: unknown, currency: unknown) =>
+      // Building a NumberFormat costs ~60x using one (25 µs, several per email): one per currency.
+      const formats = new Map<string, Intl.NumberFormat>();
+      const format = (amount: unknown, currency: unknown) => {
+        const code = String(currency);
+        let formatter = formats.get(code);
+        if (!formatter) {
+          formatter = new Intl.NumberFormat(LOCALES[language], { style: 'currency', currency: code });
+          formats.set(code, formatter);
+        }
         // Display only: the amount is already exact; Intl just lays it out.
-        new Intl.NumberFormat(LOCALES[language], { style: 'currency', currency: String(currency) }).format(
-          Number(amount),
-        );
+        return formatter.format(Number(amount));
+      };
       env.registerHelper('money', format);
       this.environments.set(language, env);
     }

@@ -55,7 +55,11 @@ export class OrderStatusService {
     to: OrderStatus,
     options: TransitionOptions = {},
   ): Promise<StatusChange> {
-    const { rows } = await preparedQuery<{ from_status: OrderStatus | null; event_id: string | null; at: Date }>(
+    const { rows } = await preparedQuery<{
+      from_status: OrderStatus | null;
+      event_id: string | null;
+      at: Date;
+    }>(
       tx,
       `WITH prev AS (
          SELECT status FROM orders WHERE id = $1::uuid FOR UPDATE

@@ -19,7 +19,14 @@ export function createDataSource(
     poolSize: config.database.poolSize,
     connectTimeoutMS: 5000,
     // Numeric columns arrive as strings (exact money); bigint ids as strings too.
-    extra: { application_name: applicationName, idleTimeoutMillis: 30_000 },
+    extra: {
+      application_name: applicationName,
+      idleTimeoutMillis: 30_000,
+      // Hot statements are prepared per connection (platform/database/prepared.ts), and a plan made
+      // while a table was nearly empty (a fresh install) would be kept as it grows, where autovacuum
+      // does not re-analyse it. Connections are renewed every 10 minutes, so plans are too.
+      maxLifetimeSeconds: 600,
+    },
     logging: false,
   });
 }
