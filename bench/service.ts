@@ -39,6 +39,17 @@ export function readCpuSeconds(pid: number): number | undefined {
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/** The node flags of package.json's `start:prod` (the production command), e.g. the heap size. */
+export function productionNodeArgs(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const command = pkg.scripts['start:prod'];
+  const match = /^node\s+(.*?)\s*dist\/main\.js$/.exec(command);
+  if (!match) {
+    throw new Error(`start:prod is not "node [flags] dist/main.js": ${command}`);
+  }
+  return match[1].split(/\s+/).filter((arg) => arg.length > 0);
+}
+
 /** One `node dist/main.js` child, started the production way, with its output in a log file. */
 export class ServiceProcess {
   private exited: { code: number | null; signal: string | null } | undefined;
@@ -84,7 +95,8 @@ export class ServiceProcess {
   }): ServiceProcess {
     const logFile = join(options.logDir, `${options.name}.log`);
     const log = createWriteStream(logFile);
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'dist/main.js'], {
+    const nodeArgs = [...productionNodeArgs(options.cwd), ...(options.nodeArgs ?? [])];
+    const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
       cwd: options.cwd,
       env: { PATH: process.env.PATH ?? '', ...options.env, ROLE: options.role, PORT: String(options.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
