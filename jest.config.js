@@ -22,7 +22,8 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!(.*/)?(${esmOnly.join('|')})/)`],
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/test/chaos/'],
+  // Chaos and browser suites have commands of their own (npm run test:chaos, npm run test:ui).
+  testPathIgnorePatterns: ['/node_modules/', '/test/chaos/', '/test/ui/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/env.ts'],

@@ -109,7 +109,7 @@ export class CheckoutSaga {
    * for it once and waits; PaymentProcessed brings the saga back here to read the outcome.
    */
   private async chargePayment(ctx: StepContext): Promise<StepResult> {
-    const charge = await this.payments.latestCharge(ctx.tx, ctx.order.id);
+    const { charge } = ctx.order;
     if (charge?.status === 'SUCCEEDED') {
       ctx.saga.data.paymentId = charge.id;
       return 'done';

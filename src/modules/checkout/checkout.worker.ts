@@ -34,7 +34,7 @@ export class CheckoutWorker {
 
   @JobHandler(QUEUES.orderProcessing, JOBS[QUEUES.orderProcessing].advanceSaga)
   async advanceSaga(data: SagaTrigger): Promise<void> {
-    await this.runner.advance(data.payload.orderId);
+    await this.runner.advance(data.payload.orderId, { fresh: data.eventType === 'OrderCreated' });
   }
 
   /**
@@ -47,16 +47,15 @@ export class CheckoutWorker {
   @JobHandler(QUEUES.paymentProcessing, JOBS[QUEUES.paymentProcessing].chargePayment)
   async chargePayment(data: OutboxJobData<'PaymentRequested'>): Promise<void> {
     const { orderId } = data.payload;
-    const manager = this.dataSource.manager;
-    const order = await this.sagas.loadOrder(manager, orderId);
+    const order = await this.sagas.loadOrder(this.dataSource.manager, orderId);
     if (!order) {
       throw new PermanentJobError(`order ${orderId} does not exist`, 'ORDER_NOT_FOUND');
     }
-    const saga = await this.sagas.find(manager, orderId);
-    if (saga && SETTLED_SAGA.includes(saga.status) && !(await this.hasChargeInDoubt(orderId))) {
+    const { sagaStatus } = order;
+    if (sagaStatus && SETTLED_SAGA.includes(sagaStatus) && !(await this.hasChargeInDoubt(orderId))) {
       // The order is being undone: charging now would only mean refunding later. A charge already
       // attempted without an answer is different: it is asked again to learn whether money was taken.
-      this.logger.log({ orderId, sagaStatus: saga.status }, 'charge skipped: the saga is compensating');
+      this.logger.log({ orderId, sagaStatus }, 'charge skipped: the saga is compensating');
       return;
     }
     const payment = await this.payments.chargeOrder(order);

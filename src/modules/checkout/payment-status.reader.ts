@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { preparedQuery } from '../../platform/database/prepared';
 
 export interface ChargeView {
   id: string;
@@ -22,20 +21,9 @@ export interface PaymentBalance {
   refundableCents: number;
 }
 
-/** What the saga reads of an order's payments, inside its own transaction. */
+/** What the saga reads of an order's payments, inside its own transaction (the charge comes with the order). */
 @Injectable()
 export class PaymentStatusReader {
-  async latestCharge(tx: EntityManager, orderId: string): Promise<ChargeView | undefined> {
-    const { rows } = await preparedQuery<ChargeView>(
-      tx,
-      `SELECT id, status, failure_code AS "failureCode", failure_message AS "failureMessage"
-       FROM payments WHERE order_id = $1 AND kind = 'CHARGE'
-       ORDER BY (status <> 'FAILED') DESC, created_at DESC LIMIT 1`,
-      [orderId],
-    );
-    return rows[0];
-  }
-
   async balance(tx: EntityManager, orderId: string): Promise<PaymentBalance> {
     const [row] = await tx.query<{ pending: boolean; doubt: boolean; captured: string; refunded: string }[]>(
       `SELECT bool_or(kind = 'CHARGE' AND status = 'PENDING') AS pending,

@@ -16,13 +16,15 @@ const FINISHED: SagaStatus[] = ['COMPLETED', 'COMPENSATED'];
 export class SagaRepository {
   /**
    * The order's saga, created on first use, locked for this transaction: one advance at a time per
-   * order. Found in one round trip when it exists (every advance but the first); created with the row
-   * lock of the insert otherwise.
+   * order. One round trip either way: `fresh` (the order was just placed) tries the insert first, which
+   * holds the new row's lock; otherwise the existing row is locked first.
    */
-  async lockOrCreate(tx: EntityManager, orderId: string): Promise<SagaRecord> {
-    const existing = await this.lock(tx, orderId);
-    if (existing) {
-      return existing;
+  async lockOrCreate(tx: EntityManager, orderId: string, fresh = false): Promise<SagaRecord> {
+    if (!fresh) {
+      const existing = await this.lock(tx, orderId);
+      if (existing) {
+        return existing;
+      }
     }
     const { rows } = await preparedQuery<SagaRecord>(
       tx,
@@ -31,7 +33,7 @@ export class SagaRepository {
        RETURNING ${SAGA_COLUMNS}`,
       [orderId],
     );
-    // Nothing inserted: another transaction created it meanwhile (the insert waited for it to commit).
+    // Nothing inserted: it existed, or another transaction created it meanwhile (the insert waited for it).
     return rows[0] ?? (await this.lock(tx, orderId))!;
   }
 
@@ -81,6 +83,11 @@ export class SagaRepository {
       tx,
       `SELECT o.id, o.user_id AS "userId", o.status, o.total_amount::text AS "totalAmount", o.currency,
               o.payment_method AS "paymentMethod", o.payment_token AS "paymentToken", o.created_at AS "createdAt",
+              (SELECT jsonb_build_object('id', p.id, 'status', p.status, 'failureCode', p.failure_code,
+                        'failureMessage', p.failure_message)
+                 FROM payments p WHERE p.order_id = o.id AND p.kind = 'CHARGE'
+                ORDER BY (p.status <> 'FAILED') DESC, p.created_at DESC LIMIT 1) AS charge,
+              (SELECT s.status FROM saga_state s WHERE s.order_id = o.id) AS "sagaStatus",
               (SELECT coalesce(jsonb_agg(jsonb_build_object('productId', i.product_id, 'sku', i.sku, 'name', i.product_name,
                   'unitPrice', i.unit_price::text, 'quantity', i.quantity, 'lineTotal', i.line_total::text) ORDER BY i.product_id), '[]'::jsonb)
                FROM order_items i WHERE i.order_id = o.id) AS items

@@ -68,12 +68,15 @@ export class SagaRunner implements OnModuleInit {
     validateSteps(this.saga.steps, this.config.saga.crashAt);
   }
 
-  /** Moves the order's saga as far as it can go now. Safe to call any number of times, from anywhere. */
-  async advance(orderId: string): Promise<SagaRecord | undefined> {
+  /**
+   * Moves the order's saga as far as it can go now. Safe to call any number of times, from anywhere;
+   * `fresh` (the order was just placed, its saga most likely not started) saves a round trip.
+   */
+  async advance(orderId: string, options: { fresh?: boolean } = {}): Promise<SagaRecord | undefined> {
     const changes: StatusChange[] = [];
     let crashAfterCommit = false;
     const result = await this.dataSource.transaction(async (tx) => {
-      const saga = await this.sagas.lockOrCreate(tx, orderId);
+      const saga = await this.sagas.lockOrCreate(tx, orderId, options.fresh);
       const order = await this.sagas.loadOrder(tx, orderId);
       if (!order) {
         return undefined;

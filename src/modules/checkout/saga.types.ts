@@ -2,6 +2,7 @@ import { EntityManager } from 'typeorm';
 import { DomainError } from '../../platform/http/domain-error';
 import { OrderStatus } from '../orders/order-status';
 import { StatusChange, TransitionOptions } from '../orders/order-status.service';
+import type { ChargeView } from './payment-status.reader';
 
 export type SagaStatus =
   'RUNNING' | 'WAITING' | 'COMPENSATING' | 'COMPLETED' | 'COMPENSATED' | 'NEEDS_ATTENTION';
@@ -18,6 +19,10 @@ export interface SagaOrder {
   paymentMethod: 'credit_card' | 'debit_card' | 'bank_transfer';
   paymentToken: string | null;
   createdAt: Date;
+  /** The charge the saga judges by, read with the order: the latest, a failed one only if there is no other. */
+  charge: ChargeView | null;
+  /** The status of the order's saga when the order was read; null before the saga started. */
+  sagaStatus: SagaStatus | null;
   items: {
     productId: string;
     sku: string;

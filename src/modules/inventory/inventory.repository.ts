@@ -96,10 +96,11 @@ export class InventoryRepository {
   /**
    * Reserves every line or none, in one statement: it locks the lines' stock rows in product order (so
    * overlapping reservations queue instead of deadlocking), judges them as they are now, and only when
-   * every line fits raises `reserved_quantity` and writes the reservation and RESERVE ledger rows.
-   * Undefined when some line is short: nothing was written, so a caller's transaction stays usable.
-   * `lines` must be normalised (one per product, sorted). A second reservation of the same (order,
-   * product) fails on the unique index.
+   * every line fits raises `reserved_quantity` and writes the reservation and RESERVE ledger rows. An
+   * order that already has reservations gets those back (`replayed`), nothing written. Undefined when some
+   * line is short: nothing was written, so a caller's transaction stays usable. `lines` must be normalised
+   * (one per product, sorted). A concurrent reservation of the same (order, product) fails on the unique
+   * index.
    */
   async reserveLines(
     tx: EntityManager,
@@ -109,10 +110,12 @@ export class InventoryRepository {
       ttlSeconds: number;
       actor: string;
     },
-  ): Promise<Reservation[] | undefined> {
-    const { rows } = await preparedQuery<ReservationRow & { fits: boolean }>(
+  ): Promise<{ reservations: Reservation[]; replayed: boolean } | undefined> {
+    const { rows } = await preparedQuery<ReservationRow & { fits: boolean; replayed: boolean }>(
       tx,
-      `WITH wanted AS (
+      `WITH existing AS (
+         SELECT ${RESERVATION_COLUMNS} FROM inventory_reservations WHERE order_id = $1
+       ), wanted AS (
          SELECT product_id, quantity FROM unnest($2::uuid[], $3::int[]) AS w(product_id, quantity)
        ), stock AS (
          SELECT product_id, quantity - reserved_quantity AS available
@@ -120,13 +123,15 @@ export class InventoryRepository {
           ORDER BY product_id
             FOR UPDATE
        ), verdict AS (
-         SELECT count(s.product_id) = count(*) AND coalesce(bool_and(s.available >= w.quantity), false) AS fits
+         SELECT EXISTS (SELECT 1 FROM existing) AS replayed,
+                count(s.product_id) = count(*) AND coalesce(bool_and(s.available >= w.quantity), false) AS fits
            FROM wanted w LEFT JOIN stock s USING (product_id)
        ), changed AS (
          UPDATE inventory i
             SET reserved_quantity = i.reserved_quantity + w.quantity, version = i.version + 1, updated_at = now()
            FROM wanted w
-          WHERE i.product_id = w.product_id AND i.product_id = ANY($2::uuid[]) AND (SELECT fits FROM verdict)
+          WHERE i.product_id = w.product_id AND i.product_id = ANY($2::uuid[])
+            AND (SELECT fits AND NOT replayed FROM verdict)
             AND i.quantity - i.reserved_quantity >= w.quantity
           RETURNING i.product_id, w.quantity
        ), reservation AS (
@@ -137,7 +142,10 @@ export class InventoryRepository {
          INSERT INTO stock_movements (product_id, type, quantity_delta, reserved_delta, order_id, reservation_id, actor)
          SELECT product_id, 'RESERVE', 0, quantity, order_id, id, $5 FROM reservation
        )
-       SELECT v.fits, r.* FROM verdict v LEFT JOIN reservation r ON true ORDER BY r.product_id`,
+       SELECT v.fits, v.replayed, r.*
+         FROM verdict v
+         LEFT JOIN (SELECT * FROM reservation UNION ALL SELECT * FROM existing) r ON true
+        ORDER BY r.product_id`,
       [
         request.orderId,
         request.lines.map((l) => l.productId),
@@ -146,7 +154,11 @@ export class InventoryRepository {
         request.actor,
       ],
     );
-    if (!rows[0]?.fits) {
+    const verdict = rows[0];
+    if (verdict?.replayed) {
+      return { reservations: rows.map(toReservation), replayed: true };
+    }
+    if (!verdict?.fits) {
       return undefined;
     }
     if (rows.length !== request.lines.length || rows.some((r) => r.id === null)) {
@@ -155,7 +167,7 @@ export class InventoryRepository {
         `reserving order ${request.orderId}: ${rows.length} of ${request.lines.length} lines written`,
       );
     }
-    return rows.map(toReservation);
+    return { reservations: rows.map(toReservation), replayed: false };
   }
 
   /**

@@ -87,24 +87,20 @@ export class InventoryService {
     const joined = isJoinable(tx);
     try {
       const result = await this.inTransaction(tx, async (t) => {
-        const existing = await this.repository.findReservations(t, request.orderId);
-        if (existing.length > 0) {
-          return { reservations: existing.map(withoutDue), replayed: true };
-        }
-        const reserved = await this.repository.reserveLines(t, {
+        const outcome = await this.repository.reserveLines(t, {
           orderId: request.orderId,
           lines,
           ttlSeconds,
           actor,
         });
-        if (!reserved) {
+        if (!outcome) {
           const levels = await this.repository.findLevels(
             t,
             lines.map((l) => l.productId),
           );
           throw new InsufficientStockError(findShortages(lines, levels));
         }
-        return { reservations: reserved, replayed: false };
+        return outcome;
       });
       this.reservations.inc({ result: result.replayed ? 'replayed' : 'reserved' });
       return result.reservations;
