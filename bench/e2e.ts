@@ -13,7 +13,7 @@ export interface EndToEndPhase {
   /** One per worker process (served on WORKER_METRICS_PORT). */
   workers: ProbeSummary[];
   /** CPU time per settled order, from submit to settled: the api's and all workers' together. */
-  cpuMsPerOrder: { api: number | null; workers: number | null };
+  cpuMsPerOrder: { api: number | null; workers: number | null; postgres: number | null };
   /** PostgreSQL transactions per settled order (statistics are flushed lazily: approximate). */
   transactionsPerOrder: number | null;
 }
@@ -39,7 +39,7 @@ interface Context {
   freshStart: () => Promise<void>;
   /** CPU seconds used so far by the api process and by the worker processes (summed). */
   workerUrls: string[];
-  cpu: () => { api: number | undefined; workers: number | undefined };
+  cpu: () => { api: number | undefined; workers: number | undefined; postgres: number | undefined };
 }
 
 async function phase(
@@ -87,6 +87,7 @@ async function phase(
     cpuMsPerOrder: {
       api: perOrder(cpuBefore.api, cpuAfter.api),
       workers: perOrder(cpuBefore.workers, cpuAfter.workers),
+      postgres: perOrder(cpuBefore.postgres, cpuAfter.postgres),
     },
   };
 }

@@ -99,7 +99,8 @@ const loopLag = (p: EndToEndPhase): string => {
 const cpuPerOrder = (p: EndToEndPhase): string =>
   p.cpuMsPerOrder.api === null
     ? '–'
-    : `${p.cpuMsPerOrder.api.toFixed(2)} (+ workers ${p.cpuMsPerOrder.workers?.toFixed(2) ?? '–'}) per order; ` +
+    : `${p.cpuMsPerOrder.api.toFixed(2)} (+ workers ${p.cpuMsPerOrder.workers?.toFixed(2) ?? '–'}, ` +
+      `PostgreSQL ${p.cpuMsPerOrder.postgres?.toFixed(2) ?? '–'}) per order; ` +
       `${p.transactionsPerOrder?.toFixed(1) ?? '–'} DB transactions per order`;
 
 function endToEndRows(run: EndToEndRun, ratio: (v: number | null | undefined) => string): string[][] {

@@ -16,7 +16,7 @@ import { MetricsProbe } from './metrics-probe';
 import { BenchOptions, parseOptions } from './options';
 import { runPgbench } from './pgbench';
 import { BenchResults, HttpPhaseResult, renderTable } from './report';
-import { readCpuSeconds, ServiceProcess, ServiceRole } from './service';
+import { readCommandCpuSeconds, readCpuSeconds, ServiceProcess, ServiceRole } from './service';
 import {
   HttpRequestSpec,
   mintTokens,
@@ -340,6 +340,7 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
                   const used = readCpuSeconds(w.pid);
                   return sum === undefined || used === undefined ? undefined : sum + used;
                 }, 0),
+            postgres: readCommandCpuSeconds('postgres'),
           }),
         },
         { label, workers: count, orders: o.orders, rate: o.rate, duration: o.duration },

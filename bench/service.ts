@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -39,9 +39,34 @@ export function readCpuSeconds(pid: number): number | undefined {
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/**
+ * CPU seconds used so far by every running process with this command name (`postgres`: the server and
+ * its backends). Backends that already exited are not counted; the service's pooled connections live
+ * through a phase.
+ */
+export function readCommandCpuSeconds(command: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) {
+      continue;
+    }
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === command) {
+        total += readCpuSeconds(Number(entry)) ?? 0;
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}
+
 /** The node flags of package.json's `start:prod` (the production command), e.g. the heap size. */
 export function productionNodeArgs(root: string): string[] {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   const command = pkg.scripts['start:prod'];
   const match = /^node\s+(.*?)\s*dist\/main\.js$/.exec(command);
   if (!match) {
