@@ -106,6 +106,10 @@ describe('chaos: payment gateway outage', () => {
       }
     }
     const closedAfterOutage = scrapes.find((s) => s.at > outageEnd && s.state === 0);
+    // While the circuit is open, charge jobs wait for it instead of spending their attempts.
+    const [{ n: paymentDeadLetters }] = await env.ds.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM dead_letters WHERE queue = 'payment-processing'`,
+    );
     reportFigures({
       scenario: 'gateway-outage',
       orders: accepted,
@@ -118,6 +122,7 @@ describe('chaos: payment gateway outage', () => {
       breakerClosedAfterOutageMs: closedAfterOutage ? closedAfterOutage.at - outageEnd : -1,
       gatewayCallsDuringOutage: last.outageCalls,
       callsWhileOpen,
+      paymentDeadLetters,
       scrapes: scrapes.length,
       outcomes: await outcomeCounts(env),
     });
@@ -126,6 +131,7 @@ describe('chaos: payment gateway outage', () => {
     expect(last.toOpen).toBeGreaterThanOrEqual(1);
     expect(last.outageCalls).toBeGreaterThan(0);
     expect(callsWhileOpen).toBe(0);
+    expect(paymentDeadLetters).toBe(0);
     // Probes: about one per reset timeout during the outage, each a single call.
     expect(last.toHalfOpen).toBeLessThanOrEqual(Math.ceil(OUTAGE_MS / 2000) + 2);
     expect(closedAfterOutage).toBeDefined();

@@ -2,10 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { OutboxJobData, JobInfo } from '../../platform/queue/job-data';
 import { JobHandler } from '../../platform/queue/job-handler.decorator';
-import { PermanentJobError } from '../../platform/queue/job-errors';
+import { PermanentJobError, RetryLaterError } from '../../platform/queue/job-errors';
 import { JOBS, QUEUES } from '../../platform/queue/queue-names';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
-import { NothingToRefundError } from '../payments/payment.errors';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
+import { NothingToRefundError, PaymentGatewayUnavailableError } from '../payments/payment.errors';
 import { PaymentsService } from '../payments/payments.service';
 import { SagaRepository } from './saga.repository';
 import { SagaRunner } from './saga.runner';
@@ -30,6 +32,7 @@ export class CheckoutWorker {
     private readonly payments: PaymentsService,
     private readonly outbox: OutboxWriter,
     private readonly dataSource: DataSource,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   @JobHandler(QUEUES.orderProcessing, JOBS[QUEUES.orderProcessing].advanceSaga)
@@ -58,11 +61,26 @@ export class CheckoutWorker {
       this.logger.log({ orderId, sagaStatus }, 'charge skipped: the saga is compensating');
       return;
     }
-    const payment = await this.payments.chargeOrder(order);
+    const payment = await this.payments.chargeOrder(order).catch((error: unknown) => {
+      throw this.laterIfCircuitOpen(error);
+    });
     if (payment.status === 'PENDING') {
       return; // bank transfer: the gateway's webhook will settle it and write PaymentProcessed
     }
     await this.runner.advance(orderId);
+  }
+
+  /**
+   * An open circuit is an outage with an end: the job waits about the breaker's reset time (jittered, so
+   * the waiting jobs do not all return at once) without spending an attempt, instead of exhausting its
+   * retries within seconds and landing in the dead letters (or, for a refund, parking the saga).
+   */
+  private laterIfCircuitOpen(error: unknown): unknown {
+    if (!(error instanceof PaymentGatewayUnavailableError)) {
+      return error;
+    }
+    const resetMs = this.config.payment.breaker.resetTimeoutMs;
+    return new RetryLaterError(error.message, Math.round(resetMs * (1 + Math.random() * 0.2)));
   }
 
   private async hasChargeInDoubt(orderId: string): Promise<boolean> {
@@ -93,6 +111,8 @@ export class CheckoutWorker {
     } catch (error) {
       if (error instanceof NothingToRefundError) {
         status = 'NOTHING_TO_REFUND';
+      } else if (error instanceof PaymentGatewayUnavailableError) {
+        throw this.laterIfCircuitOpen(error);
       } else {
         if (!(error instanceof PermanentJobError) && job.attemptsMade + 1 >= job.attempts) {
           await this.runner.markNeedsAttention(orderId, `refund kept failing: ${(error as Error).message}`);

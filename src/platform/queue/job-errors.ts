@@ -17,6 +17,21 @@ export class PermanentJobError extends Error {
   }
 }
 
+/**
+ * A dependency is known to be unavailable for a while (a payment gateway behind an open circuit): the
+ * job is put back, delayed by `delayMs`, without spending one of its attempts, so an outage longer than
+ * the retry schedule does not fill the dead letters with jobs that would have succeeded.
+ */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
 /** Why a job ended in the dead letters; the list can be filtered by it. */
 export const FAILURE_REASONS = ['PERMANENT_FAILURE', 'ATTEMPTS_EXHAUSTED', 'STALLED'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];

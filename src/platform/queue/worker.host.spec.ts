@@ -5,7 +5,7 @@ import { buildPipeline, Pipeline } from '../../../test/support/pipeline';
 import { ConflictError } from '../http/domain-error';
 import { currentContext, RequestContext } from '../http/request-context';
 import { JobHandlerFn } from './job-data';
-import { PermanentJobError } from './job-errors';
+import { PermanentJobError, RetryLaterError } from './job-errors';
 import { JobHandlerCheckError, RegisteredJobHandler } from './job-handler.registry';
 import { QueueDefinition } from './queue-options';
 import { WorkerHost } from './worker.host';
@@ -143,6 +143,34 @@ describe(WorkerHost.name, () => {
       const metrics = await sut.metrics.registry.getSingleMetricAsString('aop_jobs_total');
       expect(metrics).toContain(`aop_jobs_total{queue="${queue}",job="work",outcome="retried"} 2`);
       expect(metrics).toContain(`aop_jobs_total{queue="${queue}",job="work",outcome="failed"} 1`);
+    });
+
+    it('puts a job back for later on RetryLaterError without spending its attempts', async () => {
+      let calls = 0;
+      const delays: number[] = [];
+      let lastCall = 0;
+      sut.workers.start(
+        handlerFor(async () => {
+          const now = Date.now();
+          if (lastCall > 0) {
+            delays.push(now - lastCall);
+          }
+          lastCall = now;
+          // More "later"s than the queue's 3 attempts: none of them may count as one.
+          if (++calls <= 4) {
+            throw new RetryLaterError('circuit open', 150);
+          }
+        }),
+      );
+      const job = await sut.queues.get(queue).add('work', { n: 3 });
+
+      await eventually(async () => (await job.getState()) === 'completed', { what: 'the job completed' });
+      expect(calls).toBe(5);
+      expect(delays.every((d) => d >= 150)).toBe(true);
+      expect(await deadLetterOf(job.id!)).toBeUndefined();
+      const metrics = await sut.metrics.registry.getSingleMetricAsString('aop_jobs_total');
+      expect(metrics).toContain(`aop_jobs_total{queue="${queue}",job="work",outcome="delayed"} 4`);
+      expect(metrics).toContain(`aop_jobs_total{queue="${queue}",job="work",outcome="completed"} 1`);
     });
 
     it('on close, stops taking jobs and lets the active one finish', async () => {

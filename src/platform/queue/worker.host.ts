@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Job, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, Job, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import { Counter, Histogram } from 'prom-client';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
@@ -9,7 +9,7 @@ import { upcast } from '../outbox/upcasters';
 import { RedisService } from '../redis/redis.service';
 import { DeadLetterStore } from './dead-letter.store';
 import { isOutboxJobData, JobInfo } from './job-data';
-import { describeError, FailureReason, isPermanentError } from './job-errors';
+import { describeError, FailureReason, isPermanentError, RetryLaterError } from './job-errors';
 import { checkJobHandlers, handlerKey, RegisteredJobHandler } from './job-handler.registry';
 import { QueueDefinition } from './queue-options';
 import { QUEUE_DEFINITIONS, QueueRegistry } from './queue.registry';
@@ -39,14 +39,14 @@ export class WorkerHost {
   ) {
     this.duration = new Histogram({
       name: 'aop_job_duration_seconds',
-      help: 'Time a job handler ran, by queue, job and outcome (completed, retried, failed)',
+      help: 'Time a job handler ran, by queue, job and outcome (completed, retried, delayed, failed)',
       labelNames: ['queue', 'job', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [metrics.registry],
     });
     this.jobs = new Counter({
       name: 'aop_jobs_total',
-      help: 'Jobs handled, by queue, job and outcome (completed, retried, failed)',
+      help: 'Jobs handled, by queue, job and outcome (completed, retried, delayed, failed)',
       labelNames: ['queue', 'job', 'outcome'],
       registers: [metrics.registry],
     });
@@ -56,11 +56,15 @@ export class WorkerHost {
   start(registered: RegisteredJobHandler[]): void {
     this.handlers = checkJobHandlers(this.definitions, registered);
     for (const definition of this.definitions) {
-      const worker = new Worker(definition.name, (job: Job) => this.process(definition, job), {
-        connection: this.redis.connectionFor('blocking'),
-        prefix: this.config.queue.prefix,
-        ...definition.worker,
-      });
+      const worker = new Worker(
+        definition.name,
+        (job: Job, token?: string) => this.process(definition, job, token),
+        {
+          connection: this.redis.connectionFor('blocking'),
+          prefix: this.config.queue.prefix,
+          ...definition.worker,
+        },
+      );
       worker.on('error', (error) =>
         this.logger.warn({ queue: definition.name, err: error.message }, 'worker error'),
       );
@@ -92,7 +96,7 @@ export class WorkerHost {
     this.events.length = 0;
   }
 
-  private async process(definition: QueueDefinition, job: Job): Promise<unknown> {
+  private async process(definition: QueueDefinition, job: Job, token: string | undefined): Promise<unknown> {
     const jobId = job.id ?? 'unknown';
     const data = liftEventVersion(job.data);
     const context = {
@@ -125,6 +129,16 @@ export class WorkerHost {
         this.jobs.inc({ ...labels, outcome: 'completed' });
         return result;
       } catch (error) {
+        if (error instanceof RetryLaterError) {
+          stop({ outcome: 'delayed' });
+          this.jobs.inc({ ...labels, outcome: 'delayed' });
+          this.logger.log(
+            { job: job.name, attempt: job.attemptsMade + 1, delayMs: error.delayMs, err: error.message },
+            'job put back for later',
+          );
+          await job.moveToDelayed(Date.now() + error.delayMs, token);
+          throw new DelayedError();
+        }
         const permanent = isPermanentError(error);
         const final = permanent || job.attemptsMade + 1 >= info.attempts;
         const outcome = final ? 'failed' : 'retried';
