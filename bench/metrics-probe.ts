@@ -11,6 +11,9 @@ export interface ProbeSummary {
   poolWaitingMax: number | null;
   /** process_resident_memory_bytes, MiB: the largest sample. */
   rssMaxMiB: number | null;
+  /** Medians of the first and the last minute of RSS samples (a quarter of them in phases under 4 minutes): growth. */
+  rssStartMiB: number | null;
+  rssEndMiB: number | null;
 }
 
 const METRICS = {
@@ -54,12 +57,15 @@ export class MetricsProbe {
       return sorted[Math.floor(sorted.length / 2)];
     };
     const max = (values: number[]): number | null => (values.length ? Math.max(...values) : null);
+    const window = Math.max(1, Math.min(60, Math.floor(this.rss.length / 4)));
     return {
       samples: this.lag.length,
       eventLoopP99MaxMs: max(this.lag),
       eventLoopP99MedianMs: median(this.lag),
       poolWaitingMax: max(this.waiting),
       rssMaxMiB: max(this.rss),
+      rssStartMiB: median(this.rss.slice(0, window)),
+      rssEndMiB: median(this.rss.slice(-window)),
     };
   }
 

@@ -83,10 +83,19 @@ export function renderTable(results: BenchResults): string {
   const padded = rows.map((r) => [...r, ...Array<string>(Math.max(0, header.length - r.length)).fill('')]);
   const lines = [header, header.map(() => '---'), ...padded].map((r) => `| ${r.join(' | ')} |`);
   const memory = results.memory.map((m) => `${m.process} ${f0(m.peakRssMiB)} MiB`).join(', ');
+  // Growth over the HTTP phases: the api's RSS in their first and last minute (meaningful for long phases).
+  const growth = results.http
+    .filter((h) => h.load.seconds >= 120)
+    .map(
+      (h) =>
+        `${h.name}, ${h.load.connections} connections, ${f0(h.load.seconds)} s: ` +
+        `${f0(h.api.rssStartMiB)} MiB (first minute) → ${f0(h.api.rssEndMiB)} MiB (last minute)`,
+    );
   return [
     lines.join('\n'),
     '',
     `Peak RSS (VmHWM): ${memory || '–'}`,
+    ...growth.map((g) => `api RSS, median: ${g}`),
     ...results.notes.map((n) => `Note: ${n}`),
   ].join('\n');
 }
