@@ -44,6 +44,17 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
   let statuses: OrderStatusService;
   let token: string;
   let orderId: string;
+  let productId: string;
+
+  const placeOrder = async (): Promise<string> =>
+    (
+      await sut
+        .http()
+        .post('/api/v1/orders')
+        .set('authorization', `Bearer ${token}`)
+        .send({ items: [{ productId, quantity: 1 }] })
+        .expect(202)
+    ).body.id;
 
   beforeAll(async () => {
     sut = await startTestApp();
@@ -54,23 +65,16 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
       [email],
     );
     token = sut.tokenFor({ id: userId, email, role: 'customer' });
-    const [{ id: productId }] = await sut.dataSource.query(
+    [{ id: productId }] = await sut.dataSource.query(
       `INSERT INTO products (sku, name, price) VALUES ($1, 'P', 5) RETURNING id`,
       [`SKU-${randomUUID()}`],
     );
-    orderId = (
-      await sut
-        .http()
-        .post('/api/v1/orders')
-        .set('authorization', `Bearer ${token}`)
-        .send({ items: [{ productId, quantity: 1 }] })
-        .expect(202)
-    ).body.id;
+    orderId = await placeOrder();
   });
   afterAll(() => sut.close());
 
-  async function move(to: 'PROCESSING' | 'CONFIRMED'): Promise<void> {
-    const change = await sut.dataSource.transaction((tx) => statuses.transition(tx, orderId, to));
+  async function move(to: 'PROCESSING' | 'CONFIRMED', id = orderId): Promise<void> {
+    const change = await sut.dataSource.transaction((tx) => statuses.transition(tx, id, to));
     await statuses.publish(change);
   }
 
@@ -112,5 +116,31 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
       expect(status).toBe(200);
       expect(events.map((e) => e.event)).toEqual(['end']);
     }
+  });
+
+  it('replays a settled order in event order when its ids cross a power of ten (found following an order as a user)', async () => {
+    // Before the fix the history was sorted by the id as text: "1000" < "1001" < "58", so a stream
+    // opened after the order settled sent CONFIRMED first and ended without PENDING and PROCESSING.
+    const id = await placeOrder();
+    const [{ last }] = await sut.dataSource.query<{ last: string }[]>(
+      `SELECT last_value::text AS last FROM order_status_history_id_seq`,
+    );
+    await sut.dataSource.query(`SELECT setval('order_status_history_id_seq', $1)`, [
+      10 ** (last.length + 1) - 1,
+    ]);
+    await move('PROCESSING', id);
+    await move('CONFIRMED', id);
+
+    const { events } = await readEvents(`${sut.url}/api/v1/orders/${id}/events`, token);
+    const statusEvents = events.filter((e) => e.event === 'status');
+    expect(statusEvents.map((e) => JSON.parse(e.data).status)).toEqual([
+      'PENDING',
+      'PROCESSING',
+      'CONFIRMED',
+    ]);
+    const ids = statusEvents.map((e) => BigInt(e.id!));
+    expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : 1)));
+    expect(String(ids[1]).length).toBeGreaterThan(String(ids[0]).length);
+    expect(events.at(-1)?.event).toBe('end');
   });
 });

@@ -85,8 +85,9 @@ export class OrderEventsStream implements BeforeApplicationShutdown {
           created_at: Date;
         }[]
       >(
-        `SELECT id::text, from_status, to_status, reason, created_at FROM order_status_history
-         WHERE order_id = $1 AND id > $2 ORDER BY id`,
+        // Ordered by the bigint column, not by the text the id is sent as ("10" sorts before "9").
+        `SELECT h.id::text AS id, h.from_status, h.to_status, h.reason, h.created_at FROM order_status_history h
+         WHERE h.order_id = $1 AND h.id > $2 ORDER BY h.id`,
         [stream.orderId, stream.lastId.toString()],
       );
       for (const row of rows) {
