@@ -106,7 +106,8 @@ export class CheckoutSaga {
 
   /**
    * The charge itself runs in the payment worker (circuit breaker, retries with backoff). This step asks
-   * for it once and waits; PaymentProcessed brings the saga back here to read the outcome.
+   * for it once and waits; the charge job itself (or PaymentProcessed, for a settlement that comes later
+   * through the gateway's webhook) brings the saga back here to read the outcome, loaded with the order.
    */
   private async chargePayment(ctx: StepContext): Promise<StepResult> {
     const { charge } = ctx.order;

@@ -16,8 +16,8 @@ const FINISHED: SagaStatus[] = ['COMPLETED', 'COMPENSATED'];
 export class SagaRepository {
   /**
    * The order's saga, created on first use, locked for this transaction: one advance at a time per
-   * order. One round trip either way: `fresh` (the order was just placed) tries the insert first, which
-   * holds the new row's lock; otherwise the existing row is locked first.
+   * order. One round trip in the usual case: `fresh` (the order was just placed) tries the insert first,
+   * which holds the new row's lock; otherwise the existing row is locked first.
    */
   async lockOrCreate(tx: EntityManager, orderId: string, fresh = false): Promise<SagaRecord> {
     if (!fresh) {
