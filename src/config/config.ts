@@ -227,6 +227,13 @@ class Reader {
   }
 }
 
+/** Development defaults of secret settings: published in this repository, so refused in production. */
+export const DEVELOPMENT_ADMIN_PASSWORD = 'Admin123!';
+export const DEVELOPMENT_WEBHOOK_SECRET = 'whsec_development_only_change_me';
+const KNOWN_DEVELOPMENT_SECRETS: readonly string[] = [DEVELOPMENT_ADMIN_PASSWORD, DEVELOPMENT_WEBHOOK_SECRET];
+const SECRET_VARIABLES = ['JWT_SECRET', 'ADMIN_PASSWORD', 'PAYMENT_WEBHOOK_SECRET', 'METRICS_TOKEN'] as const;
+const METRICS_TOKEN_MIN_LENGTH = 16;
+
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/async_orders';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 const MIB = 1024 * 1024;
@@ -246,6 +253,27 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const adminPassword = r.optional('ADMIN_PASSWORD');
   if (production && adminPassword === undefined) {
     r.problems.push('ADMIN_PASSWORD is required when NODE_ENV=production');
+  }
+
+  const metricsToken = r.optional('METRICS_TOKEN');
+  if (production && metricsToken === undefined) {
+    r.problems.push(
+      'METRICS_TOKEN is required when NODE_ENV=production: /metrics (and WORKER_METRICS_PORT) answer only with "Authorization: Bearer <METRICS_TOKEN>"',
+    );
+  }
+  if (production && metricsToken !== undefined && metricsToken.length < METRICS_TOKEN_MIN_LENGTH) {
+    r.problems.push(
+      `METRICS_TOKEN must be at least ${METRICS_TOKEN_MIN_LENGTH} characters when NODE_ENV=production`,
+    );
+  }
+  if (production) {
+    // A secret copied from this repository (its defaults, .env.example) protects nothing.
+    for (const name of SECRET_VARIABLES) {
+      const value = r.optional(name);
+      if (value !== undefined && KNOWN_DEVELOPMENT_SECRETS.includes(value)) {
+        r.problems.push(`${name} is a published development default and is refused when NODE_ENV=production`);
+      }
+    }
   }
 
   const successRate = r.number('PAYMENT_SUCCESS_RATE', 0.8, 0, 1);
@@ -375,7 +403,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     admin: {
       email: r.string('ADMIN_EMAIL', 'admin@example.com').toLowerCase(),
-      password: adminPassword ?? 'Admin123!',
+      password: adminPassword ?? DEVELOPMENT_ADMIN_PASSWORD,
     },
     seed: { demo: r.boolean('SEED_DEMO', true) },
     payment: {
@@ -390,7 +418,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       gatewayRatePerSecond: r.number('PAYMENT_GATEWAY_RATE_PER_SECOND', 100, 0.001, 1e6),
       gatewayBurst: r.integer('PAYMENT_GATEWAY_BURST', 100, 1, 1e6),
       bankTransferSettleMs: r.integer('PAYMENT_BANK_TRANSFER_SETTLE_MS', 5000, 0, 86_400_000),
-      webhookSecret: webhookSecret ?? 'whsec_development_only_change_me',
+      webhookSecret: webhookSecret ?? DEVELOPMENT_WEBHOOK_SECRET,
       webhookUrl: r.url('PAYMENT_WEBHOOK_URL', `http://127.0.0.1:${port}/api/v1/payments/webhook`, [
         'http:',
         'https:',
@@ -442,7 +470,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       level: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     },
     metrics: {
-      token: r.optional('METRICS_TOKEN'),
+      token: metricsToken,
       workerPort:
         r.optional('WORKER_METRICS_PORT') === undefined
           ? undefined
