@@ -16,6 +16,9 @@ export interface ProbeSummary {
   rssEndMiB: number | null;
 }
 
+/** The METRICS_TOKEN the bench gives its production-mode processes (required there). */
+export const BENCH_METRICS_TOKEN = 'bench-metrics-token-not-secret';
+
 const METRICS = {
   lag: 'nodejs_eventloop_lag_p99_seconds',
   waiting: 'aop_db_pool_waiting_requests',
@@ -71,7 +74,10 @@ export class MetricsProbe {
 
   private async scrape(record: boolean): Promise<void> {
     try {
-      const response = await fetch(`${this.baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+      const response = await fetch(`${this.baseUrl}/metrics`, {
+        headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` },
+        signal: AbortSignal.timeout(5000),
+      });
       const text = await response.text();
       if (!record) {
         return;

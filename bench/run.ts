@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { BenchDatabase } from './database';
 import { runEndToEnd } from './e2e';
 import { runLoad } from './load';
-import { MetricsProbe } from './metrics-probe';
+import { BENCH_METRICS_TOKEN, MetricsProbe } from './metrics-probe';
 import { BenchOptions, parseOptions } from './options';
 import { runPgbench } from './pgbench';
 import { BenchResults, HttpPhaseResult, renderTable } from './report';
@@ -54,6 +54,7 @@ class Bench {
       JWT_SECRET: this.jwtSecret,
       ADMIN_PASSWORD: randomBytes(12).toString('base64url'),
       PAYMENT_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
       SEED_DEMO: 'false',
       LOG_LEVEL: 'warn',
       RATE_LIMIT_PER_MINUTE: '0',

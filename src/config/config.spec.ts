@@ -63,7 +63,7 @@ describe(loadConfig.name, () => {
   });
 
   describe('validation', () => {
-    function problemsOf(env: Record<string, string>): string[] {
+    function problemsOf(env: Record<string, string | undefined>): string[] {
       try {
         loadConfig(env);
       } catch (error) {
@@ -181,6 +181,49 @@ describe(loadConfig.name, () => {
       expect(problemsOf({ NODE_ENV: 'production' })).toEqual(
         expect.arrayContaining(['PAYMENT_WEBHOOK_SECRET is required when NODE_ENV=production']),
       );
+    });
+
+    describe('production secrets (issue 20)', () => {
+      const production = {
+        NODE_ENV: 'production',
+        JWT_SECRET: 'j'.repeat(40),
+        ADMIN_PASSWORD: 'A-real-admin-password-1',
+        PAYMENT_WEBHOOK_SECRET: 'whsec_live_0123456789abcdef',
+        METRICS_TOKEN: 'metrics-token-0123456789',
+      };
+
+      it('starts with real secrets and keeps the metrics token', () => {
+        expect(loadConfig(production).metrics.token).toBe('metrics-token-0123456789');
+      });
+
+      it('refuses the published development defaults, one line naming each variable', () => {
+        expect(
+          problemsOf({
+            ...production,
+            ADMIN_PASSWORD: 'Admin123!',
+            PAYMENT_WEBHOOK_SECRET: 'whsec_development_only_change_me',
+            JWT_SECRET: 'whsec_development_only_change_me',
+            METRICS_TOKEN: 'whsec_development_only_change_me',
+          }),
+        ).toEqual([
+          'JWT_SECRET is a published development default and is refused when NODE_ENV=production',
+          'ADMIN_PASSWORD is a published development default and is refused when NODE_ENV=production',
+          'PAYMENT_WEBHOOK_SECRET is a published development default and is refused when NODE_ENV=production',
+          'METRICS_TOKEN is a published development default and is refused when NODE_ENV=production',
+        ]);
+        // Development keeps working with them.
+        expect(loadConfig({ ADMIN_PASSWORD: 'Admin123!' }).admin.password).toBe('Admin123!');
+      });
+
+      it('requires a METRICS_TOKEN of at least 16 characters in production', () => {
+        expect(problemsOf({ ...production, METRICS_TOKEN: undefined })).toEqual([
+          expect.stringMatching(/^METRICS_TOKEN is required when NODE_ENV=production/),
+        ]);
+        expect(problemsOf({ ...production, METRICS_TOKEN: 'short' })).toEqual([
+          'METRICS_TOKEN must be at least 16 characters when NODE_ENV=production',
+        ]);
+        expect(loadConfig({}).metrics.token).toBeUndefined();
+      });
     });
 
     it('reads CRASH_AT for a compensation (`compensate:<step>:<when>`), refuses it in production', () => {

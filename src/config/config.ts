@@ -146,6 +146,8 @@ type Env = Record<string, string | undefined>;
 
 export { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from './variables';
 const MIB = 1024 * 1024;
+/** A scrape token guessable in a few tries protects nothing; production asks for at least this many characters. */
+const METRICS_TOKEN_MIN_LENGTH = 16;
 
 /**
  * Reads every variable through the table of `variables.ts` (types, bounds, defaults, production rules), then
@@ -165,6 +167,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   if (v.PAYMENT_BREAKER_TIMEOUT_MS <= v.PAYMENT_LATENCY_MAX_MS) {
     problems.push('PAYMENT_BREAKER_TIMEOUT_MS must exceed PAYMENT_LATENCY_MAX_MS');
+  }
+  if (production && v.METRICS_TOKEN !== undefined && v.METRICS_TOKEN.length < METRICS_TOKEN_MIN_LENGTH) {
+    problems.push(
+      `METRICS_TOKEN must be at least ${METRICS_TOKEN_MIN_LENGTH} characters when NODE_ENV=production`,
+    );
   }
 
   let crashAt: AppConfig['saga']['crashAt'];

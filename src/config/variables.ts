@@ -675,8 +675,10 @@ export const VARIABLES = {
   METRICS_TOKEN: optionalString({
     group: OBSERVABILITY,
     secret: true,
-    defaultText: 'unset (open)',
-    description: 'When set, `/metrics` requires `Authorization: Bearer <token>`.',
+    requiredInProduction: 'at least 16 characters',
+    defaultText: 'unset (open, outside production)',
+    description:
+      "When set, `/metrics` (and a worker's `WORKER_METRICS_PORT`) require `Authorization: Bearer <token>`; start-up logs whether `/metrics` is open.",
   }),
   WORKER_METRICS_PORT: optionalInteger({
     group: OBSERVABILITY,
@@ -794,6 +796,11 @@ function readOne(spec: VariableSpec, name: string, value: string | undefined, pr
   }
 }
 
+/** The development defaults of secret variables (`Admin123!`, the webhook secret): public, so refused in production. */
+const PUBLISHED_SECRETS: readonly string[] = (Object.values(VARIABLES) as VariableSpec[]).flatMap((spec) =>
+  spec.secret && typeof spec.default === 'string' ? [spec.default] : [],
+);
+
 /**
  * Every declared variable, validated: values in declaration order, and every problem (by name, with the
  * reason) instead of stopping at the first, so a user fixes all of them in one go.
@@ -811,6 +818,10 @@ export function readVariables(env: Env): { values: VariableValues; problems: str
       if (spec.requiredInProduction && !set) {
         const hint = spec.requiredInProduction === true ? '' : ` (${spec.requiredInProduction})`;
         problems.push(`${name} is required when NODE_ENV=production${hint}`);
+      }
+      // A secret published in this repository (a default, .env.example) protects nothing.
+      if (spec.secret && set && PUBLISHED_SECRETS.includes(raw(env, name)!)) {
+        problems.push(`${name} is a published development default and is refused when NODE_ENV=production`);
       }
       if (spec.refusedInProduction && set) {
         problems.push(`${name} is a fault-injection hook and is refused when NODE_ENV=production`);

@@ -77,7 +77,7 @@ describe('Invariant checker (GET /admin/invariants, npm run check:invariants)', 
   it('reports every check with its count on a consistent database, and the CLI exits 0', async () => {
     const res = await get('/api/v1/admin/invariants', admin).expect(200);
     expect(res.body).toMatchObject({ ok: true, violations: 0, attention: 2 });
-    expect(res.body.checks).toHaveLength(15);
+    expect(res.body.checks).toHaveLength(16);
 
     const cli = await checkInvariants(database.url);
     expect(cli.code).toBe(0);

@@ -4,6 +4,7 @@ import { createIsolatedDatabase } from '../../../test/support/isolation';
 import { buildSettledOrders, SettledOrders } from '../../../test/support/settled-orders';
 import { startTestApp, TestApp } from '../../../test/support/test-app';
 import { InvariantChecker, InvariantReport } from './invariant-checker';
+import { InventoryService } from '../inventory/inventory.service';
 import { INVARIANT_CHECKS } from './invariant-checks';
 
 /** Checks with a non-zero count, by name: what a corruption should (and should only) trip. */
@@ -113,6 +114,43 @@ describe(InvariantChecker.name, () => {
         expect.objectContaining({ orderId: confirmed.id, status: 'PROCESSING', sagaStatus: 'COMPLETED' }),
       ]);
       expect(report.ok).toBe(false);
+    });
+
+    it('orders_fulfilled_not_undone: a delivered order refunded in full, caught inside the recovery window', async () => {
+      const { deliveredPartlyRefunded: delivered } = data.orders;
+      const report = await checkAfter(async (tx) => {
+        // What a cancellation racing the ship did: refund the rest. The order changed just now, so the
+        // windowed money check does not see it yet; this one must.
+        await tx.query(`UPDATE orders SET updated_at = now() WHERE id = $1`, [delivered.id]);
+        await tx.query(
+          `INSERT INTO payments (order_id, kind, status, amount, currency, method, provider, idempotency_key)
+           SELECT $1, 'REFUND', 'SUCCEEDED', c.amount - r.amount, c.currency, c.method, c.provider, $2
+           FROM payments c, (SELECT sum(amount) AS amount FROM payments WHERE order_id = $1 AND kind = 'REFUND') r
+           WHERE c.order_id = $1 AND c.kind = 'CHARGE' AND c.status = 'SUCCEEDED'`,
+          [delivered.id, `refund:${randomUUID()}`],
+        );
+      });
+      expect(failing(report)).toEqual({ orders_fulfilled_not_undone: 1 });
+      expect(rowsOf(report, 'orders_fulfilled_not_undone')).toEqual([
+        expect.objectContaining({
+          orderId: delivered.id,
+          status: 'DELIVERED',
+          rule: 'money refunded while fulfilled',
+        }),
+      ]);
+    });
+
+    it('orders_fulfilled_not_undone: a delivered order whose stock was restocked, caught inside the recovery window', async () => {
+      const { deliveredPartlyRefunded: delivered } = data.orders;
+      const report = await checkAfter(async (tx) => {
+        await tx.query(`UPDATE orders SET updated_at = now() WHERE id = $1`, [delivered.id]);
+        await app.get(InventoryService).restock(tx, delivered.id, { reason: 'CANCELLED_BY_CUSTOMER' });
+      });
+      expect(failing(report)).toEqual({ orders_fulfilled_not_undone: 1 });
+      expect(rowsOf(report, 'orders_fulfilled_not_undone')).toEqual([
+        expect.objectContaining({ orderId: delivered.id, rule: 'stock restocked while fulfilled' }),
+      ]);
+      expect(rowsOf(report, 'orders_fulfilled_not_undone')[0].restockedUnits).toBeGreaterThan(0);
     });
 
     it('money_balances: a paid order whose total differs from what was captured', async () => {

@@ -59,6 +59,36 @@ export const INVARIANT_CHECKS: readonly InvariantCheck[] = [
       ORDER BY s.updated_at`,
   },
   {
+    name: 'orders_fulfilled_not_undone',
+    group: 'orders',
+    severity: 'violation',
+    description:
+      'No SHIPPED or DELIVERED order had its money refunded in full (SUCCEEDED refunds equal to the capture) ' +
+      'or its stock restocked; checked at once, without the recovery window (issue 20: a cancellation ' +
+      'that raced a ship).',
+    sql: `
+      WITH fulfilled AS (
+        SELECT o.id, o.status, o.updated_at FROM orders o WHERE o.status IN ('SHIPPED', 'DELIVERED')
+      ), money AS (
+        SELECT p.order_id,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'CHARGE' AND p.status = 'SUCCEEDED'), 0) AS captured,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'REFUND' AND p.status = 'SUCCEEDED'), 0) AS refunded
+        FROM payments p JOIN fulfilled f ON f.id = p.order_id GROUP BY p.order_id
+      ), restocked AS (
+        SELECT m.order_id, sum(m.quantity_delta)::int AS units
+        FROM stock_movements m JOIN fulfilled f ON f.id = m.order_id
+        WHERE m.type = 'RESTOCK' GROUP BY m.order_id
+      )
+      SELECT f.id AS "orderId", f.status, coalesce(m.captured, 0)::text AS captured,
+             coalesce(m.refunded, 0)::text AS refunded, coalesce(r.units, 0) AS "restockedUnits",
+             CASE WHEN coalesce(r.units, 0) > 0 THEN 'stock restocked while fulfilled'
+                  ELSE 'money refunded while fulfilled' END AS rule
+      FROM fulfilled f LEFT JOIN money m ON m.order_id = f.id LEFT JOIN restocked r ON r.order_id = f.id
+      -- More refunded than captured is money_balances' 'refunded exceeds captured' (also without window).
+      WHERE coalesce(r.units, 0) > 0 OR (m.refunded > 0 AND m.refunded = m.captured)
+      ORDER BY f.updated_at`,
+  },
+  {
     name: 'money_balances',
     group: 'money',
     severity: 'violation',

@@ -182,6 +182,21 @@ export class UsersRepository {
     return rows[0][0];
   }
 
+  /**
+   * Serialises every change that could take away an active admin (demote, deactivate, delete) until
+   * the transaction ends, so two admins demoting each other cannot both see the other still active.
+   */
+  async lockAdminRoster(tx: EntityManager): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('users:active-admins', 0))`);
+  }
+
+  async countActiveAdmins(tx: EntityManager): Promise<number> {
+    const [{ count }] = await tx.query<[{ count: number }]>(
+      `SELECT count(*)::int AS count FROM users WHERE role = 'admin' AND is_active AND deleted_at IS NULL`,
+    );
+    return count;
+  }
+
   /** Marks the user deleted and inactive; their orders keep pointing at the row. False when already gone. */
   async softDelete(tx: EntityManager, id: string): Promise<boolean> {
     const rows = await tx.query<[unknown[], number]>(

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { BadRequestError, ConflictError, NotFoundError } from '../../platform/http/domain-error';
 import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
 import { AuthenticatedUser } from '../auth/auth.decorators';
@@ -98,8 +98,10 @@ export class UsersService {
       throw new ConflictError('Admins cannot delete their own account.', 'CANNOT_DELETE_SELF');
     }
     const deleted = await this.dataSource.transaction(async (tx) => {
+      await this.users.lockAdminRoster(tx);
       const found = await this.users.softDelete(tx, id);
       if (found) {
+        await this.assertAnActiveAdminRemains(tx);
         await this.refreshTokens.revokeAllOfUser(tx, id);
       }
       return found;
@@ -109,14 +111,35 @@ export class UsersService {
     }
   }
 
+  /**
+   * Checked after the change, under the admin-roster lock, inside its transaction: throwing rolls the
+   * change back. A restart does not bring an admin back (the seed only creates a missing email).
+   */
+  private async assertAnActiveAdminRemains(tx: EntityManager): Promise<void> {
+    if ((await this.users.countActiveAdmins(tx)) === 0) {
+      throw new ConflictError(
+        'This change would leave no active admin: promote or activate another admin first.',
+        'LAST_ADMIN',
+      );
+    }
+  }
+
   private mayAccess(caller: AuthenticatedUser, id: string): boolean {
     return caller.role === 'admin' || caller.id === id;
   }
 
   private async apply(id: string, changes: UpdateUserDto): Promise<UserResponseDto> {
     try {
+      const mayRemoveAnAdmin =
+        (changes.role !== undefined && changes.role !== 'admin') || changes.isActive === false;
       const user = await this.dataSource.transaction(async (tx) => {
+        if (mayRemoveAnAdmin) {
+          await this.users.lockAdminRoster(tx);
+        }
         const updated = await this.users.update(tx, id, changes);
+        if (updated && mayRemoveAnAdmin) {
+          await this.assertAnActiveAdminRemains(tx);
+        }
         if (updated && changes.isActive === false) {
           await this.refreshTokens.revokeAllOfUser(tx, id);
         }
