@@ -121,6 +121,8 @@ export interface AppConfig {
     recoveryWindowSeconds: number;
     /** An outbox event due for publication longer than this is a violation. */
     outboxLagSeconds: number;
+    /** A dead letter still OPEN after this long is listed for an operator (attention). */
+    deadLetterAgeSeconds: number;
     /** Offending rows reported per check (the count is always exact). */
     sampleRows: number;
     /** How often the worker role runs the checker; 0 turns the periodic run off. */
@@ -433,6 +435,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         30 * 86_400,
       ),
       outboxLagSeconds: r.integer('INVARIANT_OUTBOX_LAG_SECONDS', 60, 0, 86_400),
+      deadLetterAgeSeconds: r.integer('INVARIANT_DEAD_LETTER_AGE_SECONDS', 3600, 0, 30 * 86_400),
       sampleRows: r.integer('INVARIANT_SAMPLE_ROWS', 20, 1, 10_000),
       // Off by default in tests: a spec that wants the periodic run enables it.
       intervalMs: r.integer('INVARIANT_CHECK_INTERVAL_MS', nodeEnv === 'test' ? 0 : 60_000, 0, 86_400_000),
