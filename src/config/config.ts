@@ -57,6 +57,10 @@ export interface AppConfig {
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
     loginThrottle: { windowSeconds: number; maxPerEmail: number; maxPerIp: number };
+    /** How long an API process trusts what it read of a user's standing (role, active, token version). */
+    standingCacheMs: number;
+    /** The same while the invalidation channel (Redis pub/sub) is silent; admin routes are refused then. */
+    standingCacheDegradedMs: number;
   };
   admin: { email: string; password: string };
   seed: { demo: boolean };
@@ -128,7 +132,13 @@ export interface AppConfig {
     /** How often the worker role runs the checker; 0 turns the periodic run off. */
     intervalMs: number;
   };
-  rateLimit: { perMinute: number };
+  rateLimit: {
+    perMinute: number;
+    /** The longest a request waits for the limit's store before it is let through (fail open). */
+    storeTimeoutMs: number;
+    /** After the store failed or was slow, requests go through without asking it for this long. */
+    storeRetryMs: number;
+  };
   log: { level: string };
   /** `workerPort`: where a ROLE=worker process serves /metrics; unset = it listens on nothing. */
   metrics: { token: string | undefined; workerPort: number | undefined };
@@ -374,6 +384,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         maxPerEmail: r.integer('LOGIN_THROTTLE_MAX_PER_EMAIL', 5, 1, 1000),
         maxPerIp: r.integer('LOGIN_THROTTLE_MAX_PER_IP', 20, 1, 100_000),
       },
+      standingCacheMs: r.integer('AUTH_STANDING_CACHE_MS', 30_000, 100, 3_600_000),
+      standingCacheDegradedMs: r.integer('AUTH_STANDING_CACHE_DEGRADED_MS', 2000, 100, 60_000),
     },
     admin: {
       email: r.string('ADMIN_EMAIL', 'admin@example.com').toLowerCase(),
@@ -440,7 +452,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       // Off by default in tests: a spec that wants the periodic run enables it.
       intervalMs: r.integer('INVARIANT_CHECK_INTERVAL_MS', nodeEnv === 'test' ? 0 : 60_000, 0, 86_400_000),
     },
-    rateLimit: { perMinute: r.integer('RATE_LIMIT_PER_MINUTE', 1200, 0, 10_000_000) },
+    rateLimit: {
+      perMinute: r.integer('RATE_LIMIT_PER_MINUTE', 1200, 0, 10_000_000),
+      storeTimeoutMs: r.integer('RATE_LIMIT_STORE_TIMEOUT_MS', 50, 1, 10_000),
+      storeRetryMs: r.integer('RATE_LIMIT_STORE_RETRY_MS', 2000, 0, 600_000),
+    },
     log: {
       level: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     },

@@ -9,6 +9,8 @@ export interface AuthenticatedUser {
   id: string;
   email: string;
   role: UserRole;
+  /** The user's token version the access token was signed with (0 when absent). */
+  tokenVersion?: number;
 }
 
 export const IS_PUBLIC = 'auth:public';
