@@ -187,6 +187,7 @@ describe('chaos: saga model check', () => {
     process.stdout.write(`saga model: seed ${MODEL_SEED}; replay with MODEL_SEED=${MODEL_SEED}\n`);
     const user = await createUser(ds);
     let runs = 0;
+    let checkerMs = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.record({
@@ -209,7 +210,9 @@ describe('chaos: saga model check', () => {
           }
           await drain(orderId);
           // This test is the relay: nothing marks events published, so the outbox lag check is off.
-          const broken = findings(await checkInvariants(ds, { outboxLagSeconds: 86_400 }));
+          const report = await checkInvariants(ds, { outboxLagSeconds: 86_400 });
+          checkerMs += report.durationMs;
+          const broken = findings(report);
           if (Object.keys(broken).length > 0) {
             const payments = await ds.query(
               `SELECT kind, status, provider_reference, failure_code, attempts, updated_at FROM payments WHERE order_id = $1`,
@@ -239,6 +242,7 @@ describe('chaos: saga model check', () => {
       violations: 0,
       durationMs: Date.now() - started,
       runs,
+      checkerMs: Math.round(checkerMs),
       seed: MODEL_SEED,
     });
   });

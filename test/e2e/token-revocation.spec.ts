@@ -29,7 +29,7 @@ describe('Access-token revocation across API processes', () => {
     const env = { DATABASE_URL: database.url, QUEUE_PREFIX: isolatedQueuePrefix('revocation') };
     [one, two] = await Promise.all([startTestApp(env), startTestApp(env)]);
     admin = (await createUserWithToken(one, { role: 'admin' })).token;
-  });
+  }, 120_000);
   afterAll(async () => {
     await Promise.all([one.close(), two.close()]);
     await database.drop();
@@ -111,7 +111,7 @@ describe('Access-token revocation across API processes', () => {
         REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
         AUTH_STANDING_CACHE_DEGRADED_MS: '500',
       });
-    });
+    }, 60_000);
     afterAll(async () => {
       await cut.close();
       await proxy.stop();
