@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { UserRole } from './auth.decorators';
+import { UserRole } from '../../platform/http/access.decorators';
 
 /** What decides whether a user's access token still counts: role, active account, token version. */
 export interface UserStanding {
