@@ -47,6 +47,7 @@ describe(loadConfig.name, () => {
       expect(loadConfig({}).invariants).toEqual({
         recoveryWindowSeconds: 660,
         outboxLagSeconds: 60,
+        deadLetterAgeSeconds: 3600,
         sampleRows: 20,
         intervalMs: 60_000,
       });

@@ -57,6 +57,10 @@ export interface AppConfig {
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
     loginThrottle: { windowSeconds: number; maxPerEmail: number; maxPerIp: number };
+    /** How long an API process trusts what it read of a user's standing (role, active, token version). */
+    standingCacheMs: number;
+    /** The same while the invalidation channel (Redis pub/sub) is silent; admin routes are refused then. */
+    standingCacheDegradedMs: number;
   };
   admin: { email: string; password: string };
   seed: { demo: boolean };
@@ -121,12 +125,20 @@ export interface AppConfig {
     recoveryWindowSeconds: number;
     /** An outbox event due for publication longer than this is a violation. */
     outboxLagSeconds: number;
+    /** A dead letter still OPEN after this long is listed for an operator (attention). */
+    deadLetterAgeSeconds: number;
     /** Offending rows reported per check (the count is always exact). */
     sampleRows: number;
     /** How often the worker role runs the checker; 0 turns the periodic run off. */
     intervalMs: number;
   };
-  rateLimit: { perMinute: number };
+  rateLimit: {
+    perMinute: number;
+    /** The longest a request waits for the limit's store before it is let through (fail open). */
+    storeTimeoutMs: number;
+    /** After the store failed or was slow, requests go through without asking it for this long. */
+    storeRetryMs: number;
+  };
   log: { level: string };
   /** `workerPort`: where a ROLE=worker process serves /metrics; unset = it listens on nothing. */
   metrics: { token: string | undefined; workerPort: number | undefined };
@@ -251,6 +263,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         maxPerEmail: v.LOGIN_THROTTLE_MAX_PER_EMAIL,
         maxPerIp: v.LOGIN_THROTTLE_MAX_PER_IP,
       },
+      standingCacheMs: v.AUTH_STANDING_CACHE_MS,
+      standingCacheDegradedMs: v.AUTH_STANDING_CACHE_DEGRADED_MS,
     },
     admin: { email: v.ADMIN_EMAIL.toLowerCase(), password: v.ADMIN_PASSWORD },
     seed: { demo: v.SEED_DEMO },
@@ -301,11 +315,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     invariants: {
       recoveryWindowSeconds: v.INVARIANT_RECOVERY_WINDOW_SECONDS ?? v.SAGA_TIMEOUT_SECONDS + 60,
       outboxLagSeconds: v.INVARIANT_OUTBOX_LAG_SECONDS,
+      deadLetterAgeSeconds: v.INVARIANT_DEAD_LETTER_AGE_SECONDS,
       sampleRows: v.INVARIANT_SAMPLE_ROWS,
       // Off by default in tests: a spec that wants the periodic run enables it.
       intervalMs: v.INVARIANT_CHECK_INTERVAL_MS ?? (v.NODE_ENV === 'test' ? 0 : 60_000),
     },
-    rateLimit: { perMinute: v.RATE_LIMIT_PER_MINUTE },
+    rateLimit: {
+      perMinute: v.RATE_LIMIT_PER_MINUTE,
+      storeTimeoutMs: v.RATE_LIMIT_STORE_TIMEOUT_MS,
+      storeRetryMs: v.RATE_LIMIT_STORE_RETRY_MS,
+    },
     log: { level: v.LOG_LEVEL },
     metrics: { token: v.METRICS_TOKEN, workerPort: v.WORKER_METRICS_PORT },
     health: {

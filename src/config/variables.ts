@@ -349,7 +349,8 @@ export const VARIABLES = {
     default: 900,
     min: 10,
     max: 86_400,
-    description: 'Access-token lifetime; also how long a role change or deactivation may take to bite.',
+    description:
+      'Access-token lifetime. A deactivation, deletion, role change or `POST /auth/logout-all` stops a token sooner, within seconds (see `AUTH_STANDING_CACHE_MS`).',
   }),
   JWT_REFRESH_TTL_SECONDS: integer({
     group: AUTH,
@@ -400,6 +401,37 @@ export const VARIABLES = {
     max: 10_000_000,
     common: true,
     description: 'Requests per minute per user (per client IP when anonymous); `0` turns the limit off.',
+  }),
+  RATE_LIMIT_STORE_TIMEOUT_MS: integer({
+    group: AUTH,
+    default: 50,
+    min: 1,
+    max: 10_000,
+    description:
+      "The longest a request waits for the rate limit's Redis store before it goes through (fail open): a hung Redis must not hold the accept path.",
+  }),
+  RATE_LIMIT_STORE_RETRY_MS: integer({
+    group: AUTH,
+    default: 2000,
+    min: 0,
+    max: 600_000,
+    description: 'After the store failed or timed out, requests go through without asking it for this long.',
+  }),
+  AUTH_STANDING_CACHE_MS: integer({
+    group: AUTH,
+    default: 30_000,
+    min: 100,
+    max: 3_600_000,
+    description:
+      "How long an API process trusts what it read of a user's standing (active, role, token version); deactivation, deletion, role change and `POST /auth/logout-all` reach every process at once through Redis pub/sub.",
+  }),
+  AUTH_STANDING_CACHE_DEGRADED_MS: integer({
+    group: AUTH,
+    default: 2000,
+    min: 100,
+    max: 60_000,
+    description:
+      'The same while that pub/sub channel is silent (Redis down or hanging): customers are re-read this often, and admin-only routes answer `503` until the channel is back.',
   }),
   SEED_DEMO: boolean({
     group: CATALOGUE,
@@ -655,6 +687,14 @@ export const VARIABLES = {
     min: 0,
     max: 86_400,
     description: 'An outbox event still unpublished this long after it became due is a violation.',
+  }),
+  INVARIANT_DEAD_LETTER_AGE_SECONDS: integer({
+    group: INVARIANTS,
+    default: 3600,
+    min: 0,
+    max: 30 * 86_400,
+    description:
+      'A dead letter still OPEN this long after it was written is listed for an operator (attention).',
   }),
   INVARIANT_SAMPLE_ROWS: integer({
     group: INVARIANTS,

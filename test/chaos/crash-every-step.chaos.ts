@@ -159,6 +159,7 @@ describe('chaos: crash at every saga step', () => {
       violations: verdict.invariants.violations + verdict.unsettled,
       durationMs: Date.now() - started,
       crashPoints: CASES.map((c) => c.crashAt),
+      outcomes: verdict.outcomes,
     });
     expect(crashes).toBe(CASES.length);
     expectClean(verdict);

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { OrderStatus } from '../../src/modules/orders/order-status';
-import { OrderStatusService } from '../../src/modules/orders/order-status.service';
+import {
+  orderEventsChannel,
+  OrderStatusService,
+  StatusEventMessage,
+} from '../../src/modules/orders/order-status.service';
+import { RedisService } from '../../src/platform/redis/redis.service';
 import { startTestApp, TestApp } from '../support/test-app';
 
 interface SseEvent {
@@ -158,6 +163,42 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
       'CONFIRMED',
       'CANCELLED',
     ]);
+  });
+
+  it('delivers live through pub/sub: an event that exists only on the channel reaches the open stream', async () => {
+    // The history table never holds this event, so neither the replay nor the catch-up poll can send it.
+    const id = await placeOrder();
+    const redis = sut.get(RedisService);
+    const [{ last }] = await sut.dataSource.query<{ last: string }[]>(
+      `SELECT max(id)::text AS last FROM order_status_history WHERE order_id = $1`,
+      [id],
+    );
+    const live: StatusEventMessage = {
+      id: String(BigInt(last) + 1n),
+      orderId: id,
+      from: 'PENDING',
+      status: 'CANCELLED',
+      reason: 'LIVE_ONLY',
+      at: new Date().toISOString(),
+    };
+    let ended = false;
+    const stream = readEvents(`${sut.url}/api/v1/orders/${id}/events`, token).finally(() => (ended = true));
+    // The stream subscribes while it replays the history: publish until it has passed the event on.
+    const deadline = Date.now() + 10_000;
+    while (!ended && Date.now() < deadline) {
+      await redis.client.publish(orderEventsChannel(redis, id), JSON.stringify(live));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(ended).toBe(true);
+
+    const { events } = await stream;
+    expect(
+      events.filter((e) => e.event === 'status').map((e) => JSON.parse(e.data) as StatusEventMessage),
+    ).toEqual([
+      expect.objectContaining({ status: 'PENDING', from: null }),
+      expect.objectContaining({ id: live.id, status: 'CANCELLED', reason: 'LIVE_ONLY' }),
+    ]);
+    expect(events.at(-1)?.event).toBe('end');
   });
 
   it('ends at once for a settled order when the client already saw the final event (found by fuzzing)', async () => {

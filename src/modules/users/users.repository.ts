@@ -15,6 +15,8 @@ export interface UserRecord {
   lastLoginAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Signed into access tokens; raised by "log out everywhere" (never shown to clients). */
+  tokenVersion: number;
 }
 
 export interface UserCredentials {
@@ -61,7 +63,7 @@ export interface UserListFilter {
 
 const COLUMNS = `id, email, first_name AS "firstName", last_name AS "lastName", role, is_active AS "isActive",
   phone, preferred_language AS "preferredLanguage", last_login_at AS "lastLoginAt",
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+  created_at AS "createdAt", updated_at AS "updatedAt", token_version AS "tokenVersion"`;
 
 const CHANGE_COLUMNS: Record<keyof UserChanges, string> = {
   email: 'email',

@@ -5,6 +5,7 @@ import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { hashPassword } from '../auth/password-hasher';
 import { RefreshTokenRepository } from '../auth/refresh-token.repository';
+import { UserStandingCache } from '../auth/user-standing.cache';
 import {
   ADMIN_ONLY_FIELDS,
   CreateUserDto,
@@ -30,6 +31,7 @@ export class UsersService {
     private readonly dataSource: DataSource,
     private readonly users: UsersRepository,
     private readonly refreshTokens: RefreshTokenRepository,
+    private readonly standings: UserStandingCache,
   ) {}
 
   async get(caller: AuthenticatedUser, id: string): Promise<UserResponseDto> {
@@ -109,6 +111,7 @@ export class UsersService {
     if (!deleted) {
       throw new NotFoundError('User not found.');
     }
+    await this.standings.userChanged(id);
   }
 
   /**
@@ -147,6 +150,10 @@ export class UsersService {
       });
       if (!user) {
         throw new NotFoundError('User not found.');
+      }
+      // Deactivation or a role change must reach every API process's view of this user's tokens.
+      if (changes.isActive !== undefined || changes.role !== undefined) {
+        await this.standings.userChanged(id);
       }
       return toUserResponse(user);
     } catch (error) {

@@ -23,7 +23,7 @@ export interface ChaosFigures {
 
 /** Prints one scenario's figures as a JSON line and keeps them in test-results/chaos/<profile>/. */
 export function reportFigures(figures: ChaosFigures): void {
-  const line = JSON.stringify({ profile: PROFILE, ...figures });
+  const line = JSON.stringify({ profile: PROFILE, seed: CHAOS_SEED, ...figures });
   process.stdout.write(`CHAOS ${line}\n`);
   const dir = join(REPO_ROOT, 'test-results', 'chaos', PROFILE);
   mkdirSync(dir, { recursive: true });
