@@ -19,7 +19,7 @@ export interface AppConfig {
     trustProxy: boolean;
   };
   database: { url: string; poolSize: number };
-  redis: { url: string };
+  redis: RedisConfig;
   queue: {
     prefix: string;
     /** Base delay of the exponential retry backoff (jitter is added on top). */
@@ -134,6 +134,28 @@ export interface AppConfig {
   health: { heapLimitBytes: number; rssLimitBytes: number; diskMinFreeRatio: number };
   startup: { connectTimeoutMs: number };
   shutdown: { timeoutMs: number };
+}
+
+export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** Exactly one Redis topology: `REDIS_URL`, `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`. */
+export interface RedisConfig {
+  mode: RedisMode;
+  /** Standalone: the server's URL (the password, if any, is part of it). */
+  url: string;
+  /** Sentinel: the sentinels to ask, and the name of the master they watch. */
+  sentinels: RedisNode[];
+  sentinelMaster: string;
+  /** Cluster: seed nodes; the rest of the cluster is discovered from them. */
+  clusterNodes: RedisNode[];
+  /** The data nodes' password (Sentinel and Cluster). */
+  password: string | undefined;
+  sentinelPassword: string | undefined;
 }
 
 export class ConfigValidationError extends Error {
@@ -328,7 +350,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       url: r.url('DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
       poolSize: r.integer('DATABASE_POOL_SIZE', 10, 1, 200),
     },
-    redis: { url: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']) },
+    redis: readRedisConfig(r),
     queue: {
       prefix: r.string('QUEUE_PREFIX', '{aop}'),
       backoffDelayMs: r.integer('QUEUE_BACKOFF_DELAY_MS', 1000, 1, 3_600_000),
@@ -461,6 +483,66 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigValidationError(r.problems);
   }
   return config;
+}
+
+/**
+ * Standalone unless REDIS_SENTINELS or REDIS_CLUSTER_NODES is given; REDIS_URL counts as a choice only
+ * when set explicitly, so two explicit choices are refused instead of one silently winning.
+ */
+function readRedisConfig(r: Reader): RedisConfig {
+  const chosen = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].filter(
+    (name) => r.optional(name) !== undefined,
+  );
+  if (chosen.length > 1) {
+    r.problems.push(
+      `${chosen.join(' and ')} are set together: choose one Redis mode (REDIS_URL standalone, REDIS_SENTINELS Sentinel or REDIS_CLUSTER_NODES Cluster)`,
+    );
+  }
+  const mode: RedisMode = chosen.includes('REDIS_SENTINELS')
+    ? 'sentinel'
+    : chosen.includes('REDIS_CLUSTER_NODES')
+      ? 'cluster'
+      : 'standalone';
+  const password = r.optional('REDIS_PASSWORD');
+  const sentinelPassword = r.optional('REDIS_SENTINEL_PASSWORD');
+  const sentinelMaster = r.string('REDIS_SENTINEL_MASTER', 'mymaster');
+  if (mode === 'standalone' && password !== undefined) {
+    r.problems.push(
+      'REDIS_PASSWORD applies to REDIS_SENTINELS and REDIS_CLUSTER_NODES; with REDIS_URL put the password in the URL (redis://:password@host:6379)',
+    );
+  }
+  if (mode !== 'sentinel') {
+    for (const name of ['REDIS_SENTINEL_MASTER', 'REDIS_SENTINEL_PASSWORD']) {
+      if (r.optional(name) !== undefined) {
+        r.problems.push(`${name} is set but REDIS_SENTINELS is not: it only applies in Sentinel mode`);
+      }
+    }
+  }
+  return {
+    mode,
+    url: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    sentinels: mode === 'sentinel' ? readNodeList(r, 'REDIS_SENTINELS') : [],
+    sentinelMaster,
+    clusterNodes: mode === 'cluster' ? readNodeList(r, 'REDIS_CLUSTER_NODES') : [],
+    password,
+    sentinelPassword,
+  };
+}
+
+/** `host:port,host:port` (IPv6 as `[::1]:7000`); every entry must name a host and a port. */
+function readNodeList(r: Reader, name: string): RedisNode[] {
+  const raw = r.string(name, '');
+  const nodes: RedisNode[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      r.problems.push(`${name}="${raw}" must be a comma-separated list of host:port (bad entry "${entry}")`);
+      return [];
+    }
+    nodes.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
+  }
+  return nodes;
 }
 
 /** A URL fit for logs and error messages: the password is replaced by `***`. */
