@@ -6,10 +6,9 @@ import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { loadConfig } from '../../../src/config/config';
 import { createRedisConnection, RedisClient } from '../../../src/platform/redis/redis-connection';
-import { REPO_ROOT } from './global-setup';
 
 const run = promisify(execFile);
-const SCRIPTS = join(REPO_ROOT, 'scripts', 'topology');
+const SCRIPTS = join(__dirname, '..', '..', '..', 'scripts', 'topology');
 
 /** Ports of this suite's own topologies: Redis 6390–6399 and 7010–7099, sentinels 26390–26399, nginx 8090–8099. */
 function pick(base: number, slots: number, width: number): number {
