@@ -281,8 +281,8 @@ describe(loadConfig.name, () => {
 
     it('refuses settings of another mode: REDIS_PASSWORD with REDIS_URL, sentinel settings without sentinels', () => {
       expect(() => loadConfig({ REDIS_PASSWORD: 'x' })).toThrow('with REDIS_URL put the password in the URL');
-      expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_SENTINEL_MASTER: 'm' })).toThrow(
-        'REDIS_SENTINEL_MASTER is set but REDIS_SENTINELS is not',
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_SENTINEL_PASSWORD: 'm' })).toThrow(
+        'REDIS_SENTINEL_PASSWORD is set but REDIS_SENTINELS is not',
       );
       expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_PASSWORD: 'x' }).redis.password).toBe('x');
     });
