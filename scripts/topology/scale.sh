@@ -27,7 +27,9 @@ start_service() {
   local name="$1"
   shift
   local logfile="$DIR/$name.log"
-  (cd "$REPO_ROOT" && env "$@" nohup node dist/main.js >"$logfile" 2>&1 & echo $! >"$DIR/$name.pid")
+  # exec: the pid recorded is node's own, and nothing holds the caller's stdout open.
+  (cd "$REPO_ROOT" && exec env "$@" node dist/main.js) >"$logfile" 2>&1 </dev/null &
+  echo $! >"$DIR/$name.pid"
   for _ in $(seq 300); do
     grep -q '"msg":"ready' "$logfile" 2>/dev/null && return 0
     kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null || die "$name exited during start-up: $(tail -3 "$logfile")"

@@ -54,8 +54,11 @@ export function createRedisConnection(
         password: redis.password,
         sentinelPassword: redis.sentinelPassword,
         role: 'master',
-        // Reconnect as soon as the sentinels announce a new master (+switch-master), not at the next error.
-        failoverDetector: kind !== 'probe',
+        // No failoverDetector: its +switch-master handler can land while the connection is still asking the
+        // sentinels, which ends that connection for good ("Connection is closed", seen in the failover
+        // chaos scenario). A killed master closes the socket anyway, and a demoted one answers READONLY:
+        // both make the connection ask the sentinels again.
+        reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
         sentinelRetryStrategy: kind === 'probe' ? () => null : reconnectDelay,
         connectTimeout: common.connectTimeout,
       });
