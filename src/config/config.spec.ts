@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigValidationError, loadConfig, redactUrl } from './config';
+import { VARIABLES } from './variables';
 
 describe(loadConfig.name, () => {
   describe('defaults', () => {
@@ -285,6 +288,18 @@ describe(loadConfig.name, () => {
         'REDIS_SENTINEL_PASSWORD is set but REDIS_SENTINELS is not',
       );
       expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_PASSWORD: 'x' }).redis.password).toBe('x');
+    });
+  });
+
+  describe('the variable table', () => {
+    it('is read whole by loadConfig: a declared variable that nothing reads would be documented for nothing', () => {
+      const source = readFileSync(join(__dirname, 'config.ts'), 'utf8');
+      const unread = Object.keys(VARIABLES).filter((name) => !new RegExp(`\\bv\\.${name}\\b`).test(source));
+      expect(unread).toEqual([]);
+    });
+
+    it('starts with its defaults under NODE_ENV=test too', () => {
+      expect(() => loadConfig({ NODE_ENV: 'test' })).not.toThrow();
     });
   });
 
