@@ -270,6 +270,71 @@ describe(loadConfig.name, () => {
     });
   });
 
+  describe('Redis mode', () => {
+    it('is standalone on REDIS_URL by default', () => {
+      expect(loadConfig({}).redis).toMatchObject({ mode: 'standalone', url: 'redis://127.0.0.1:6379' });
+    });
+
+    it('reads Sentinel: the sentinels, the master name (default mymaster) and both passwords', () => {
+      const sut = loadConfig({
+        REDIS_SENTINELS: '10.0.0.1:26379, sentinel-b:26380,[::1]:26381',
+        REDIS_PASSWORD: 'data',
+        REDIS_SENTINEL_PASSWORD: 'watch',
+      }).redis;
+      expect(sut).toMatchObject({
+        mode: 'sentinel',
+        sentinelMaster: 'mymaster',
+        password: 'data',
+        sentinelPassword: 'watch',
+        sentinels: [
+          { host: '10.0.0.1', port: 26379 },
+          { host: 'sentinel-b', port: 26380 },
+          { host: '::1', port: 26381 },
+        ],
+      });
+      expect(
+        loadConfig({ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_MASTER: 'orders' }).redis.sentinelMaster,
+      ).toBe('orders');
+    });
+
+    it('reads Cluster seed nodes', () => {
+      expect(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001' }).redis).toMatchObject({
+        mode: 'cluster',
+        clusterNodes: [
+          { host: '127.0.0.1', port: 7000 },
+          { host: '127.0.0.1', port: 7001 },
+        ],
+      });
+    });
+
+    it('refuses two modes at once, counting REDIS_URL only when it is set explicitly', () => {
+      expect(() => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_SENTINELS: 'a:26379' })).toThrow(
+        'REDIS_URL and REDIS_SENTINELS are set together: choose one Redis mode',
+      );
+      expect(() => loadConfig({ REDIS_SENTINELS: 'a:26379', REDIS_CLUSTER_NODES: 'b:7000' })).toThrow(
+        'REDIS_SENTINELS and REDIS_CLUSTER_NODES are set together',
+      );
+      expect(loadConfig({ REDIS_URL: '', REDIS_CLUSTER_NODES: 'b:7000' }).redis.mode).toBe('cluster');
+    });
+
+    it('refuses a malformed node list, naming the variable and the bad entry', () => {
+      for (const bad of ['127.0.0.1', 'a:1,,b:2', 'host:0', 'host:70000', 'redis://a:1', 'a:1;b:2']) {
+        expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad })).toThrow(
+          `REDIS_CLUSTER_NODES="${bad}" must be a comma-separated list of host:port`,
+        );
+      }
+      expect(() => loadConfig({ REDIS_SENTINELS: 'a:26379,b' })).toThrow('(bad entry "b")');
+    });
+
+    it('refuses settings of another mode: REDIS_PASSWORD with REDIS_URL, sentinel settings without sentinels', () => {
+      expect(() => loadConfig({ REDIS_PASSWORD: 'x' })).toThrow('with REDIS_URL put the password in the URL');
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_SENTINEL_PASSWORD: 'm' })).toThrow(
+        'REDIS_SENTINEL_PASSWORD is set but REDIS_SENTINELS is not',
+      );
+      expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_PASSWORD: 'x' }).redis.password).toBe('x');
+    });
+  });
+
   describe('the variable table', () => {
     it('is read whole by loadConfig: a declared variable that nothing reads would be documented for nothing', () => {
       const source = readFileSync(join(__dirname, 'config.ts'), 'utf8');

@@ -19,7 +19,7 @@ export interface AppConfig {
     trustProxy: boolean;
   };
   database: { url: string; poolSize: number };
-  redis: { url: string };
+  redis: RedisConfig;
   queue: {
     prefix: string;
     /** Base delay of the exponential retry backoff (jitter is added on top). */
@@ -148,6 +148,28 @@ export interface AppConfig {
   shutdown: { timeoutMs: number };
 }
 
+export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** Exactly one Redis topology: `REDIS_URL`, `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`. */
+export interface RedisConfig {
+  mode: RedisMode;
+  /** Standalone: the server's URL (the password, if any, is part of it). */
+  url: string;
+  /** Sentinel: the sentinels to ask, and the name of the master they watch. */
+  sentinels: RedisNode[];
+  sentinelMaster: string;
+  /** Cluster: seed nodes; the rest of the cluster is discovered from them. */
+  clusterNodes: RedisNode[];
+  /** The data nodes' password (Sentinel and Cluster). */
+  password: string | undefined;
+  sentinelPassword: string | undefined;
+}
+
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -219,7 +241,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       trustProxy: v.TRUST_PROXY,
     },
     database: { url: v.DATABASE_URL, poolSize: v.DATABASE_POOL_SIZE },
-    redis: { url: v.REDIS_URL },
+    redis: readRedisConfig(env, v, problems),
     queue: {
       prefix: v.QUEUE_PREFIX,
       backoffDelayMs: v.QUEUE_BACKOFF_DELAY_MS,
@@ -340,6 +362,67 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigValidationError(problems);
   }
   return config;
+}
+
+/**
+ * Standalone unless REDIS_SENTINELS or REDIS_CLUSTER_NODES is given; REDIS_URL counts as a choice only
+ * when set explicitly, so two explicit choices are refused instead of one silently winning.
+ */
+function readRedisConfig(
+  env: Env,
+  v: ReturnType<typeof readVariables>['values'],
+  problems: string[],
+): RedisConfig {
+  const given = (name: string): boolean => env[name] !== undefined && env[name] !== '';
+  const chosen = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].filter(given);
+  if (chosen.length > 1) {
+    problems.push(
+      `${chosen.join(' and ')} are set together: choose one Redis mode (REDIS_URL standalone, REDIS_SENTINELS Sentinel or REDIS_CLUSTER_NODES Cluster)`,
+    );
+  }
+  const mode: RedisMode = chosen.includes('REDIS_SENTINELS')
+    ? 'sentinel'
+    : chosen.includes('REDIS_CLUSTER_NODES')
+      ? 'cluster'
+      : 'standalone';
+  if (mode === 'standalone' && v.REDIS_PASSWORD !== undefined) {
+    problems.push(
+      'REDIS_PASSWORD applies to REDIS_SENTINELS and REDIS_CLUSTER_NODES; with REDIS_URL put the password in the URL (redis://:password@host:6379)',
+    );
+  }
+  if (mode !== 'sentinel') {
+    // Not REDIS_SENTINEL_MASTER: .env.example spells its default out, and a default harms nobody.
+    if (given('REDIS_SENTINEL_PASSWORD')) {
+      problems.push(
+        'REDIS_SENTINEL_PASSWORD is set but REDIS_SENTINELS is not: it only applies in Sentinel mode',
+      );
+    }
+  }
+  return {
+    mode,
+    url: v.REDIS_URL,
+    sentinels: mode === 'sentinel' ? readNodeList('REDIS_SENTINELS', v.REDIS_SENTINELS ?? '', problems) : [],
+    sentinelMaster: v.REDIS_SENTINEL_MASTER,
+    clusterNodes:
+      mode === 'cluster' ? readNodeList('REDIS_CLUSTER_NODES', v.REDIS_CLUSTER_NODES ?? '', problems) : [],
+    password: v.REDIS_PASSWORD,
+    sentinelPassword: v.REDIS_SENTINEL_PASSWORD,
+  };
+}
+
+/** `host:port,host:port` (IPv6 as `[::1]:7000`); every entry must name a host and a port. */
+function readNodeList(name: string, raw: string, problems: string[]): RedisNode[] {
+  const nodes: RedisNode[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      problems.push(`${name}="${raw}" must be a comma-separated list of host:port (bad entry "${entry}")`);
+      return [];
+    }
+    nodes.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
+  }
+  return nodes;
 }
 
 /** A URL fit for logs and error messages: the password is replaced by `***`. */

@@ -167,11 +167,37 @@ export const VARIABLES = {
     common: true,
     description: 'Redis 7+: queues, cache, rate limits, live order events.',
   }),
+  REDIS_SENTINELS: optionalString({
+    group: REDIS,
+    description:
+      'Sentinel mode: the sentinels to ask for the master, `host:port,host:port`. Exactly one of `REDIS_URL`, `REDIS_SENTINELS` and `REDIS_CLUSTER_NODES` may be set (docs/redis-and-scaling.md).',
+  }),
+  REDIS_SENTINEL_MASTER: string({
+    group: REDIS,
+    default: 'mymaster',
+    description: 'Sentinel mode: the name of the master the sentinels watch.',
+  }),
+  REDIS_PASSWORD: optionalString({
+    group: REDIS,
+    secret: true,
+    description:
+      "Sentinel and Cluster modes: the Redis nodes' password (with `REDIS_URL`, put it in the URL instead).",
+  }),
+  REDIS_SENTINEL_PASSWORD: optionalString({
+    group: REDIS,
+    secret: true,
+    description: "Sentinel mode: the sentinels' own password, when they require one.",
+  }),
+  REDIS_CLUSTER_NODES: optionalString({
+    group: REDIS,
+    description:
+      'Cluster mode: seed nodes, `host:port,host:port`; the rest of the cluster is discovered from them.',
+  }),
   QUEUE_PREFIX: string({
     group: REDIS,
     default: '{aop}',
     description:
-      'Prefix of every Redis key (queues, cache, rate limits); the hash tag keeps BullMQ working on Redis Cluster.',
+      'Prefix of every Redis key (queues, cache, rate limits). In cluster mode each queue gets a hash tag of its own derived from it (`{aop}` → `{aop:order-processing}`), so the queues spread over the masters.',
   }),
 
   QUEUE_BACKOFF_DELAY_MS: integer({

@@ -1,6 +1,5 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { DEFAULT_REDIS_URL } from '../../src/config/config';
+import { RedisClient } from '../../src/platform/redis/redis-connection';
 import { OUTBOX_ROUTES } from '../../src/platform/outbox/outbox-routes';
 import { DomainEventType } from '../../src/platform/outbox/domain-events';
 import { ChaosEnv } from './support/chaos-env';
@@ -17,12 +16,12 @@ import { expectClean, recoverAndCheck } from './support/verdict';
 describe('chaos: duplicate deliveries and a forced stall', () => {
   const ORDERS = sized(150, 1000);
   let env: ChaosEnv;
-  let redis: Redis;
+  let redis: RedisClient;
   const queues = new Map<string, Queue>();
 
   beforeAll(async () => {
     env = await new ChaosEnv('duplicates').setUp();
-    redis = new Redis(process.env.REDIS_URL ?? DEFAULT_REDIS_URL, { maxRetriesPerRequest: null });
+    redis = env.redisConnection();
   });
   afterAll(async () => {
     await Promise.all([...queues.values()].map((q) => q.close()));
@@ -33,7 +32,7 @@ describe('chaos: duplicate deliveries and a forced stall', () => {
   function queue(name: string): Queue {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: redis, prefix: env.queuePrefix });
+      q = new Queue(name, { connection: redis, prefix: env.queuePrefixOf(name) });
       queues.set(name, q);
     }
     return q;

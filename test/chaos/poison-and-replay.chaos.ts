@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { DEFAULT_REDIS_URL } from '../../src/config/config';
+import { RedisClient } from '../../src/platform/redis/redis-connection';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-names';
 import { ChaosEnv } from './support/chaos-env';
 import { reportFigures, sized } from './support/profile';
@@ -31,7 +30,7 @@ describe('chaos: poison messages, dead letters and replay', () => {
   const ORDERS = sized(10, 100);
   const outageFile = join(mkdtempSync(join(tmpdir(), 'aop-chaos-poison-')), 'down');
   let env: ChaosEnv;
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(async () => {
     env = await new ChaosEnv('poison', {
@@ -39,7 +38,7 @@ describe('chaos: poison messages, dead letters and replay', () => {
       PAYMENT_BREAKER_VOLUME_THRESHOLD: '10000',
       SAGA_STALL_SECONDS: '3600',
     }).setUp();
-    redis = new Redis(process.env.REDIS_URL ?? DEFAULT_REDIS_URL, { maxRetriesPerRequest: null });
+    redis = env.redisConnection();
   });
   afterAll(async () => {
     rmSync(outageFile, { force: true });
@@ -81,8 +80,14 @@ describe('chaos: poison messages, dead letters and replay', () => {
       correlationId: null,
       aggregateId: orderId,
     });
-    const payments = new Queue(QUEUES.paymentProcessing, { connection: redis, prefix: env.queuePrefix });
-    const orders = new Queue(QUEUES.orderProcessing, { connection: redis, prefix: env.queuePrefix });
+    const payments = new Queue(QUEUES.paymentProcessing, {
+      connection: redis,
+      prefix: env.queuePrefixOf(QUEUES.paymentProcessing),
+    });
+    const orders = new Queue(QUEUES.orderProcessing, {
+      connection: redis,
+      prefix: env.queuePrefixOf(QUEUES.orderProcessing),
+    });
     await payments.add(JOBS[QUEUES.paymentProcessing].chargePayment, job('PaymentRequested', ghostOrder), {
       attempts: 5,
       backoff: { type: 'exponential', delay: 300 },

@@ -1,8 +1,8 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { currentContext } from '../../platform/http/request-context';
+import { RedisClient } from '../../platform/redis/redis-connection';
 import { RedisService } from '../../platform/redis/redis.service';
 import { TERMINAL_STATUSES } from './order-status';
 import { orderEventsChannel, StatusEventMessage } from './order-status.service';
@@ -34,7 +34,7 @@ interface Stream {
 @Injectable()
 export class OrderEventsStream implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderEventsStream.name);
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private readonly streams = new Map<string, Set<Stream>>();
 
   constructor(

@@ -15,7 +15,8 @@ export interface PlacedOrder {
   sentAt?: number;
 }
 
-const RETRIED = [0, 409, 503];
+// 502: nginx in front of an API that died while the request was in it.
+const RETRIED = [0, 409, 502, 503];
 
 export interface LoadOptions {
   count: number;
@@ -28,7 +29,7 @@ export interface LoadOptions {
   timeoutMs?: number;
   onAnswer?: (order: PlacedOrder) => void;
   /**
-   * Like a careful client: an unanswered request (connection refused or cut), a 503 or a 409 "still in
+   * Like a careful client: an unanswered request (connection refused or cut, or a 502 from a proxy), a 503 or a 409 "still in
    * flight" is sent again with the same Idempotency-Key until it gets an answer, at most this long.
    */
   retryForMs?: number;
