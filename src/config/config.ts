@@ -74,6 +74,8 @@ export interface AppConfig {
     /** The mock gateway's own rate limit: token bucket refilled per second, with a burst capacity. */
     gatewayRatePerSecond: number;
     gatewayBurst: number;
+    /** Longest a gateway call waits for its turn at the learnt pace before its job is put back. */
+    paceMaxWaitMs: number;
     /** How long the mock takes to settle a bank transfer and call the webhook. */
     bankTransferSettleMs: number;
     webhookSecret: string;
@@ -284,6 +286,23 @@ export function loadConfig(env: Env = process.env): AppConfig {
     r.problems.push('PAYMENT_BREAKER_TIMEOUT_MS must exceed PAYMENT_LATENCY_MAX_MS');
   }
 
+  // A call may wait its turn at most as long as a call may take, so wait + call stays within the
+  // payment claim's lease (twice the breaker timeout).
+  const paceMaxWaitMs = r.integer('PAYMENT_PACE_MAX_WAIT_MS', breakerTimeoutMs, 0, 120_000);
+  if (paceMaxWaitMs > breakerTimeoutMs) {
+    r.problems.push('PAYMENT_PACE_MAX_WAIT_MS must not exceed PAYMENT_BREAKER_TIMEOUT_MS');
+  }
+  const gatewayRatePerSecond = r.number('PAYMENT_GATEWAY_RATE_PER_SECOND', 100, 0.001, 1e6);
+  const paymentQueueRate = r.integer('QUEUE_RATE_PAYMENT_PROCESSING', 100, 0, 1_000_000);
+  // A charge is I/O: the gateway's rate limit × its slowest answer is how many may be in flight at
+  // once (Little's law), plus a quarter of headroom; never fewer than the old fixed default of 10.
+  const chargeRate =
+    paymentQueueRate > 0 ? Math.min(paymentQueueRate, gatewayRatePerSecond) : gatewayRatePerSecond;
+  const paymentConcurrency = Math.min(
+    1000,
+    Math.max(10, Math.ceil(chargeRate * (latencyMaxMs / 1000) * 1.25)),
+  );
+
   const outageFile = r.optional('PAYMENT_OUTAGE_FILE');
   if (outageFile !== undefined && production) {
     r.problems.push('PAYMENT_OUTAGE_FILE is a fault-injection hook and is refused when NODE_ENV=production');
@@ -336,12 +355,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       stalledIntervalMs: r.integer('QUEUE_STALLED_INTERVAL_MS', 30_000, 100, 3_600_000),
       concurrency: {
         orderProcessing: r.integer('QUEUE_CONCURRENCY_ORDER_PROCESSING', 20, 1, 1000),
-        paymentProcessing: r.integer('QUEUE_CONCURRENCY_PAYMENT_PROCESSING', 10, 1, 1000),
+        paymentProcessing: r.integer('QUEUE_CONCURRENCY_PAYMENT_PROCESSING', paymentConcurrency, 1, 1000),
         inventoryManagement: r.integer('QUEUE_CONCURRENCY_INVENTORY_MANAGEMENT', 5, 1, 1000),
         notificationSending: r.integer('QUEUE_CONCURRENCY_NOTIFICATION_SENDING', 10, 1, 1000),
       },
       ratePerSecond: {
-        paymentProcessing: r.integer('QUEUE_RATE_PAYMENT_PROCESSING', 100, 0, 1_000_000),
+        paymentProcessing: paymentQueueRate,
         notificationSending: r.integer('QUEUE_RATE_NOTIFICATION_SENDING', 200, 0, 1_000_000),
       },
       metricsIntervalMs: r.integer('QUEUE_METRICS_INTERVAL_MS', 15_000, 100, 3_600_000),
@@ -387,8 +406,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       randomSeed,
       dropResponseRate: r.number('PAYMENT_DROP_RESPONSE_RATE', 0, 0, 1),
       outageFile: production ? undefined : outageFile,
-      gatewayRatePerSecond: r.number('PAYMENT_GATEWAY_RATE_PER_SECOND', 100, 0.001, 1e6),
+      gatewayRatePerSecond,
       gatewayBurst: r.integer('PAYMENT_GATEWAY_BURST', 100, 1, 1e6),
+      paceMaxWaitMs,
       bankTransferSettleMs: r.integer('PAYMENT_BANK_TRANSFER_SETTLE_MS', 5000, 0, 86_400_000),
       webhookSecret: webhookSecret ?? 'whsec_development_only_change_me',
       webhookUrl: r.url('PAYMENT_WEBHOOK_URL', `http://127.0.0.1:${port}/api/v1/payments/webhook`, [
