@@ -1,4 +1,5 @@
 import { ChaosEnv } from './support/chaos-env';
+import { expectGatewayLedgerClean, readGatewayLedger } from './support/gateway-ledger';
 import { outcomeCounts, placeOrders, statusCounts } from './support/load';
 import { CHAOS_SEED, reportFigures, seededRandom, sized } from './support/profile';
 import { ServiceProcess } from './support/service-process';
@@ -90,6 +91,7 @@ describe('chaos: worker kill -9 during orders', () => {
 
     const verdict = await recoverAndCheck(env, { windowMs: sized(60_000, 180_000) });
     const [deadLetters] = await env.ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM dead_letters`);
+    const gateway = await readGatewayLedger(env.ds);
     reportFigures({
       scenario: 'worker-kill',
       orders: accepted.length,
@@ -100,12 +102,14 @@ describe('chaos: worker kill -9 during orders', () => {
       answers: statusCounts(placed),
       outcomes: await outcomeCounts(env),
       deadLetters: deadLetters.n,
+      executedCharges: gateway.executedCharges,
       seed: CHAOS_SEED,
     });
 
     expect(accepted).toHaveLength(ORDERS);
     expect(kills).toBe(KILLS);
     expectClean(verdict);
+    expectGatewayLedgerClean(gateway);
     await stopAll([api, worker]);
   });
 });
