@@ -57,6 +57,8 @@ export class OwnRedis {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
+    // Refused connections while the server starts are expected: the caller retries.
+    client.on('error', () => undefined);
     try {
       await client.connect();
       const info = await client.info('stats');
