@@ -1,6 +1,6 @@
 import { BenchDatabase, OrderStats, SettleOutcome } from './database';
 import { LoadResult, runLoad } from './load';
-import { MetricsProbe, ProbeSummary } from './metrics-probe';
+import { MetricsProbe, PaymentCounters, ProbeSummary, scrapePaymentCounters } from './metrics-probe';
 import { collectOrderIds, placeOrderRequest } from './workload';
 
 export interface EndToEndPhase {
@@ -29,6 +29,8 @@ export interface EndToEndPhase {
   roundTripsPerOrder?: number | null;
   /** Commands the (bench's own) Redis processed per settled order. */
   redisCommandsPerOrder?: number | null;
+  /** Payment jobs retried (attempts spent) and put back (no attempt spent), and gateway 429s, in the phase. */
+  payments?: PaymentCounters;
 }
 
 export interface CpuReading {
@@ -79,6 +81,8 @@ async function phase(
   const ids: string[] = [];
   const probe = new MetricsProbe(ctx.apiUrl).start();
   const workerProbes = ctx.workerUrls.map((url) => new MetricsProbe(url).start());
+  const metricsUrls = ctx.workerUrls.length > 0 ? ctx.workerUrls : [ctx.apiUrl];
+  const paymentsBefore = await scrapePaymentCounters(metricsUrls);
   const cpuBefore = await ctx.cpu();
   const countersBefore = await ctx.counters();
   const xactBefore = await ctx.db.transactionCount();
@@ -98,6 +102,7 @@ async function phase(
   const workers = await Promise.all(workerProbes.map((p) => p.stop()));
   const cpuAfter = await ctx.cpu();
   const countersAfter = await ctx.counters();
+  const paymentsAfter = await scrapePaymentCounters(metricsUrls);
   // PostgreSQL publishes a backend's counters at most once a second.
   await new Promise((resolve) => setTimeout(resolve, 1100));
   const xactAfter = await ctx.db.transactionCount();
@@ -118,6 +123,11 @@ async function phase(
     transactionsPerOrder: settle.settled > 0 ? (xactAfter - xactBefore) / settle.settled : null,
     roundTripsPerOrder: count(countersBefore.roundTrips, countersAfter.roundTrips, settle.settled),
     redisCommandsPerOrder: count(countersBefore.redisCommands, countersAfter.redisCommands, settle.settled),
+    payments: {
+      retried: paymentsAfter.retried - paymentsBefore.retried,
+      delayed: paymentsAfter.delayed - paymentsBefore.delayed,
+      rateLimited: paymentsAfter.rateLimited - paymentsBefore.rateLimited,
+    },
     cpuMsPerOrder: {
       api: perOrder(cpuBefore.api, cpuAfter.api),
       workers: perOrder(cpuBefore.workers, cpuAfter.workers),

@@ -157,6 +157,7 @@ export function renderCostTable(results: BenchResults): string {
     'transactions',
     'round trips',
     'Redis commands',
+    'payment jobs retried / put back; gateway 429s (phase total)',
   ];
   const rows = results.endToEnd.flatMap((run) =>
     phasesOf(run).map(({ name, phase }) => {
@@ -175,6 +176,9 @@ export function renderCostTable(results: BenchResults): string {
         f1(phase.transactionsPerOrder),
         f1(phase.roundTripsPerOrder),
         f1(phase.redisCommandsPerOrder),
+        phase.payments
+          ? `${phase.payments.retried} / ${phase.payments.delayed}; ${phase.payments.rateLimited}`
+          : '–',
       ];
     }),
   );
