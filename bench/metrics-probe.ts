@@ -99,3 +99,37 @@ export class MetricsProbe {
     }
   }
 }
+
+export interface PaymentCounters {
+  /** Payment jobs that failed and will run again (an attempt spent). */
+  retried: number;
+  /** Payment jobs put back without spending an attempt (open circuit, or a pacing wait too long). */
+  delayed: number;
+  /** Gateway calls answered 429. */
+  rateLimited: number;
+}
+
+/** Sums the payment counters of every process serving /metrics at these URLs (missing ones count 0). */
+export async function scrapePaymentCounters(urls: string[]): Promise<PaymentCounters> {
+  const total: PaymentCounters = { retried: 0, delayed: 0, rateLimited: 0 };
+  for (const url of urls) {
+    try {
+      const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+      for (const line of text.split('\n')) {
+        const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+        if (line.startsWith('aop_jobs_total{') && line.includes('queue="payment-processing"')) {
+          if (line.includes('outcome="retried"')) {
+            total.retried += value;
+          } else if (line.includes('outcome="delayed"')) {
+            total.delayed += value;
+          }
+        } else if (line.startsWith('aop_payment_gateway_rate_limited_total ')) {
+          total.rateLimited += value;
+        }
+      }
+    } catch {
+      // A process that does not answer adds nothing; the figures say "at least".
+    }
+  }
+  return total;
+}

@@ -265,6 +265,30 @@ describe(loadConfig.name, () => {
       ).toThrow(/PAYMENT_OUTAGE_FILE is a fault-injection hook/);
     });
 
+    it('sizes payment concurrency by the gateway rate × its slowest answer, and waits at most a breaker timeout', () => {
+      const defaults = loadConfig({});
+      // 100/s × 2 s × 1.25: enough charges in flight to reach the limit when the gateway is at its slowest.
+      expect(defaults.queue.concurrency.paymentProcessing).toBe(250);
+      expect(defaults.payment.paceMaxWaitMs).toBe(5000);
+      expect(
+        loadConfig({ PAYMENT_LATENCY_MIN_MS: '0', PAYMENT_LATENCY_MAX_MS: '0' }).queue.concurrency
+          .paymentProcessing,
+      ).toBe(10);
+      expect(loadConfig({ QUEUE_RATE_PAYMENT_PROCESSING: '40' }).queue.concurrency.paymentProcessing).toBe(
+        100,
+      );
+      expect(
+        loadConfig({ QUEUE_RATE_PAYMENT_PROCESSING: '0', PAYMENT_GATEWAY_RATE_PER_SECOND: '1000000' }).queue
+          .concurrency.paymentProcessing,
+      ).toBe(1000);
+      expect(
+        loadConfig({ QUEUE_CONCURRENCY_PAYMENT_PROCESSING: '7' }).queue.concurrency.paymentProcessing,
+      ).toBe(7);
+      expect(() => loadConfig({ PAYMENT_PACE_MAX_WAIT_MS: '6000' })).toThrow(
+        /PAYMENT_PACE_MAX_WAIT_MS must not exceed PAYMENT_BREAKER_TIMEOUT_MS/,
+      );
+    });
+
     it('accepts RATE_LIMIT_PER_MINUTE=0 to turn the limit off', () => {
       expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimit.perMinute).toBe(0);
     });

@@ -78,6 +78,8 @@ export interface AppConfig {
     /** The mock gateway's own rate limit: token bucket refilled per second, with a burst capacity. */
     gatewayRatePerSecond: number;
     gatewayBurst: number;
+    /** Longest a gateway call waits for its turn at the learnt pace before its job is put back. */
+    paceMaxWaitMs: number;
     /** How long the mock takes to settle a bank transfer and call the webhook. */
     bankTransferSettleMs: number;
     webhookSecret: string;
@@ -207,6 +209,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
       `METRICS_TOKEN must be at least ${METRICS_TOKEN_MIN_LENGTH} characters when NODE_ENV=production`,
     );
   }
+  // A call may wait its turn at most as long as a call may take, so wait + call stays within the
+  // payment claim's lease (twice the breaker timeout).
+  const paceMaxWaitMs = v.PAYMENT_PACE_MAX_WAIT_MS ?? v.PAYMENT_BREAKER_TIMEOUT_MS;
+  if (paceMaxWaitMs > v.PAYMENT_BREAKER_TIMEOUT_MS) {
+    problems.push('PAYMENT_PACE_MAX_WAIT_MS must not exceed PAYMENT_BREAKER_TIMEOUT_MS');
+  }
+  // A charge is I/O: the gateway's rate limit × its slowest answer is how many may be in flight at
+  // once (Little's law), plus a quarter of headroom; never fewer than the old fixed default of 10.
+  const chargeRate =
+    v.QUEUE_RATE_PAYMENT_PROCESSING > 0
+      ? Math.min(v.QUEUE_RATE_PAYMENT_PROCESSING, v.PAYMENT_GATEWAY_RATE_PER_SECOND)
+      : v.PAYMENT_GATEWAY_RATE_PER_SECOND;
+  const paymentConcurrency =
+    v.QUEUE_CONCURRENCY_PAYMENT_PROCESSING ??
+    Math.min(1000, Math.max(10, Math.ceil(chargeRate * (v.PAYMENT_LATENCY_MAX_MS / 1000) * 1.25)));
 
   let crashAt: AppConfig['saga']['crashAt'];
   if (v.CRASH_AT !== undefined) {
@@ -249,7 +266,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       stalledIntervalMs: v.QUEUE_STALLED_INTERVAL_MS,
       concurrency: {
         orderProcessing: v.QUEUE_CONCURRENCY_ORDER_PROCESSING,
-        paymentProcessing: v.QUEUE_CONCURRENCY_PAYMENT_PROCESSING,
+        paymentProcessing: paymentConcurrency,
         inventoryManagement: v.QUEUE_CONCURRENCY_INVENTORY_MANAGEMENT,
         notificationSending: v.QUEUE_CONCURRENCY_NOTIFICATION_SENDING,
       },
@@ -301,6 +318,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       outageFile: v.PAYMENT_OUTAGE_FILE,
       gatewayRatePerSecond: v.PAYMENT_GATEWAY_RATE_PER_SECOND,
       gatewayBurst: v.PAYMENT_GATEWAY_BURST,
+      paceMaxWaitMs,
       bankTransferSettleMs: v.PAYMENT_BANK_TRANSFER_SETTLE_MS,
       webhookSecret: v.PAYMENT_WEBHOOK_SECRET,
       webhookUrl: v.PAYMENT_WEBHOOK_URL ?? `http://127.0.0.1:${v.PORT}/api/v1/payments/webhook`,

@@ -228,12 +228,14 @@ export const VARIABLES = {
     max: 1000,
     description: 'Jobs of the `order-processing` queue (the saga) each worker process runs at once.',
   }),
-  QUEUE_CONCURRENCY_PAYMENT_PROCESSING: integer({
+  QUEUE_CONCURRENCY_PAYMENT_PROCESSING: optionalInteger({
     group: QUEUES,
-    default: 10,
     min: 1,
     max: 1000,
-    description: 'Jobs of the `payment-processing` queue each worker process runs at once.',
+    defaultText:
+      'min(`QUEUE_RATE_PAYMENT_PROCESSING`, `PAYMENT_GATEWAY_RATE_PER_SECOND`) × `PAYMENT_LATENCY_MAX_MS` × 1.25, between 10 and 1000 (250 with the defaults)',
+    description:
+      "Jobs of the `payment-processing` queue each worker process runs at once. A charge waits on the gateway (I/O), so by default enough are in flight to reach the gateway's rate limit at its slowest answer.",
   }),
   QUEUE_CONCURRENCY_INVENTORY_MANAGEMENT: integer({
     group: QUEUES,
@@ -574,6 +576,14 @@ export const VARIABLES = {
     min: 1,
     max: 1e6,
     description: "Burst capacity of the mock gateway's token bucket.",
+  }),
+  PAYMENT_PACE_MAX_WAIT_MS: optionalInteger({
+    group: PAYMENTS,
+    min: 0,
+    max: 120_000,
+    defaultText: '`PAYMENT_BREAKER_TIMEOUT_MS`',
+    description:
+      'Gateway calls are paced to what the gateway accepts (learnt from its 429 answers); a call waits its turn at most this long before its job is put back without spending an attempt. Must not exceed `PAYMENT_BREAKER_TIMEOUT_MS`.',
   }),
   PAYMENT_BANK_TRANSFER_SETTLE_MS: integer({
     group: PAYMENTS,

@@ -1,5 +1,6 @@
 import { ChaosEnv } from './support/chaos-env';
 import { placeOrders, statusCounts, tokenOutcome, unexpectedOutcomes } from './support/load';
+import { expectGatewayLedgerClean, readGatewayLedger } from './support/gateway-ledger';
 import { CHAOS_SEED, reportFigures, seededRandom, sized } from './support/profile';
 import { ServiceProcess } from './support/service-process';
 import { expectClean, recoverAndCheck } from './support/verdict';
@@ -104,6 +105,7 @@ describe('chaos: worker kill -9 during orders', () => {
       [scarce.map((p) => p.id)],
     );
     const [deadLetters] = await env.ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM dead_letters`);
+    const gateway = await readGatewayLedger(env.ds);
     reportFigures({
       scenario: 'worker-kill',
       orders: accepted.length,
@@ -116,6 +118,8 @@ describe('chaos: worker kill -9 during orders', () => {
       wrongOutcomes: wrong.length,
       scarceUnitsSold: scarceSales.map((p) => p.sold),
       deadLetters: deadLetters.n,
+      executedCharges: gateway.executedCharges,
+      seed: CHAOS_SEED,
     });
 
     expect(accepted).toHaveLength(ORDERS);
@@ -133,6 +137,7 @@ describe('chaos: worker kill -9 during orders', () => {
     expect(verdict.outcomes.CANCELLED).toBeGreaterThan(0);
     expect(scarceSales.map((s) => s.sold + s.left)).toEqual([ORDERS / 20, ORDERS / 20]);
     expect(deadLetters.n).toBe(0);
+    expectGatewayLedgerClean(gateway);
     await stopAll([api, worker]);
   });
 });
