@@ -15,6 +15,8 @@ export interface AppConfig {
     host: string;
     port: number;
     bodyLimitBytes: number;
+    /** Deepest nesting of arrays and objects a JSON body may have; deeper is a 400 before parsing. */
+    bodyMaxDepth: number;
     corsOrigins: string[] | true;
     trustProxy: boolean;
   };
@@ -321,6 +323,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       host: r.string('HOST', '0.0.0.0'),
       port,
       bodyLimitBytes: r.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+      bodyMaxDepth: r.integer('BODY_MAX_DEPTH', 32, 2, 1000),
       corsOrigins,
       trustProxy: r.boolean('TRUST_PROXY', false),
     },
