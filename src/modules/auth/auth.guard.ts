@@ -6,6 +6,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { bearerToken } from '../../platform/http/bearer-token';
 import { enrichContext } from '../../platform/http/request-context';
 import { AuthenticatedRequest, AuthenticatedUser, IS_PUBLIC, ROLES, UserRole } from './auth.decorators';
 import { TokenService } from './token.service';
@@ -27,9 +28,7 @@ export function identifyCaller(
   if (known) {
     return { token: known.token, user: request.user };
   }
-  const header = request.headers.authorization;
-  const token =
-    typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  const token = bearerToken(request.headers.authorization);
   const user = token ? tokens.verifyAccessToken(token) : undefined;
   marked[IDENTIFIED] = { token };
   if (user) {
