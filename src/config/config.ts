@@ -15,6 +15,8 @@ export interface AppConfig {
     host: string;
     port: number;
     bodyLimitBytes: number;
+    /** Deepest nesting of arrays and objects a JSON body may have; deeper is a 400 before parsing. */
+    bodyMaxDepth: number;
     corsOrigins: string[] | true;
     trustProxy: boolean;
   };
@@ -254,6 +256,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       host: v.HOST,
       port: v.PORT,
       bodyLimitBytes: v.BODY_LIMIT_BYTES,
+      bodyMaxDepth: v.BODY_MAX_DEPTH,
       corsOrigins,
       trustProxy: v.TRUST_PROXY,
     },

@@ -116,6 +116,14 @@ export const VARIABLES = {
     max: 100 * 1_048_576,
     description: 'Largest accepted request body in bytes; larger bodies get `413`.',
   }),
+  BODY_MAX_DEPTH: integer({
+    group: PROCESS,
+    default: 32,
+    min: 2,
+    max: 1000,
+    description:
+      'Deepest nesting of arrays and objects accepted in a JSON body; deeper bodies get `400` before they are parsed.',
+  }),
   CORS_ORIGINS: optionalString({
     group: PROCESS,
     defaultText: '`*` in development, none in production',

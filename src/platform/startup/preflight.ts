@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { AppConfig, RedisConfig, RedisNode, redactUrl } from '../../config/config';
 import { ensureDatabaseExists } from '../database/database-bootstrap';
 import { createRedisConnection, formatNode, RedisClient } from '../redis/redis-connection';
@@ -193,4 +194,37 @@ async function probe<T>(
   } finally {
     client.disconnect();
   }
+}
+
+/** EADDRINUSE/EACCES from a listen call, as the one line a user needs; anything else is returned as it was. */
+export function listenFailure(error: unknown, config: AppConfig): unknown {
+  const code = (error as { code?: string }).code;
+  const where = `port ${config.http.port} on ${config.http.host}`;
+  if (code === 'EADDRINUSE') {
+    return new StartupError(`${where} is already in use: stop what holds it or set PORT to a free port`);
+  }
+  if (code === 'EACCES') {
+    return new StartupError(`${where} may not be opened by this user: set PORT to 1024 or above`);
+  }
+  return error;
+}
+
+/**
+ * Fails fast when the HTTP port is taken, before migrations and module start-up (which log "ready"-like
+ * lines of their own). The real listen may still lose a race; it maps its error the same way.
+ */
+export async function checkPortFree(config: AppConfig): Promise<void> {
+  if (config.http.port === 0) {
+    return;
+  }
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.http.port, config.http.host, resolve);
+    });
+  } catch (error) {
+    throw listenFailure(error, config);
+  }
+  await new Promise((resolve) => server.close(resolve));
 }
