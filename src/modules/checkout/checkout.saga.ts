@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
 import { InsufficientStockError, ReservationNotActiveError } from '../inventory/inventory.errors';
 import { InventoryService } from '../inventory/inventory.service';
 import { NotificationsService } from '../notifications/notifications.service';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
 import { PaymentStatusReader } from './payment-status.reader';
-import { SagaStep, StepContext, StepFailure, StepResult } from './saga.types';
+import { Compensation, SagaDefinition, SagaStep, StepContext, StepFailure, StepResult } from './saga.types';
 
 /**
  * The checkout saga: what happens to an order after it was accepted (DESIGN §3).
@@ -26,15 +28,19 @@ import { SagaStep, StepContext, StepFailure, StepResult } from './saga.types';
  * this table and checks it at start-up.
  */
 @Injectable()
-export class CheckoutSaga {
+export class CheckoutSaga implements SagaDefinition {
   readonly steps: SagaStep[];
+  /** SAGA_STALL_SECONDS in ms: a request (payment, refund) unanswered for longer is made again. */
+  private readonly stallMs: number;
 
   constructor(
     private readonly inventory: InventoryService,
     private readonly payments: PaymentStatusReader,
     private readonly notifications: NotificationsService,
     private readonly outbox: OutboxWriter,
+    @InjectConfig() config: AppConfig,
   ) {
+    this.stallMs = config.saga.stallSeconds * 1000;
     this.steps = [
       { name: 'verifyStock', action: (ctx) => this.verifyStock(ctx) },
       {
@@ -145,7 +151,7 @@ export class CheckoutSaga {
         method: ctx.order.paymentMethod,
       },
     });
-    ctx.saga.data.paymentRequestedAt = new Date().toISOString();
+    ctx.saga.data.paymentRequestedAt = ctx.now.toISOString();
   }
 
   /**
@@ -172,7 +178,7 @@ export class CheckoutSaga {
         aggregateId: ctx.order.id,
         payload: { orderId: ctx.order.id, reason: ctx.saga.data.compensation?.reason ?? 'COMPENSATION' },
       });
-      ctx.saga.data.refundRequestedAt = new Date().toISOString();
+      ctx.saga.data.refundRequestedAt = ctx.now.toISOString();
     }
     return 'wait';
   }
@@ -218,9 +224,25 @@ export class CheckoutSaga {
     return 'done';
   }
 
+  /** Tells the customer why the order ended (payment failed, or cancelled). */
+  async onCompensated(ctx: StepContext, compensation: Compensation): Promise<void> {
+    const { order } = ctx;
+    await this.notifications.request(ctx.tx, {
+      userId: order.userId,
+      orderId: order.id,
+      template: compensation.finalStatus === 'PAYMENT_FAILED' ? 'payment-failed' : 'order-cancelled',
+      data: {
+        orderNumber: orderNumberOf(order.id),
+        totalAmount: order.totalAmount,
+        currency: order.currency,
+        reason: compensation.reason,
+      },
+    });
+  }
+
   /** A request not answered within the stall window is made again (its job may have been lost). */
   private isDue(lastRequestedAt: string | undefined, ctx: StepContext): boolean {
-    return lastRequestedAt === undefined || Date.now() - Date.parse(lastRequestedAt) > ctx.stallMs;
+    return lastRequestedAt === undefined || ctx.now.getTime() - Date.parse(lastRequestedAt) > this.stallMs;
   }
 }
 
