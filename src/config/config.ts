@@ -113,6 +113,8 @@ export interface AppConfig {
     /** A saga with no progress for this long is resumed by the recovery scheduler. */
     stallSeconds: number;
     recoveryIntervalMs: number;
+    /** Orders per saga job: saga events the relay claims together travel as one job of up to this many. */
+    batchSize: number;
     /** Fault injection (never in production): `<step>:<before|after>` makes a worker exit there. */
     crashAt: { step: string; when: 'before' | 'after' } | undefined;
   };
@@ -423,6 +425,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       timeoutSeconds: sagaTimeoutSeconds,
       stallSeconds: r.integer('SAGA_STALL_SECONDS', 30, 1, 86_400),
       recoveryIntervalMs: r.integer('SAGA_RECOVERY_INTERVAL_MS', 5000, 50, 3_600_000),
+      batchSize: r.integer('SAGA_BATCH_SIZE', 100, 1, 1000),
       crashAt,
     },
     invariants: {

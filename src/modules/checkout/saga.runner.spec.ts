@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../platform/clock';
 import { BusinessMetrics } from '../../platform/metrics/business-metrics';
@@ -190,6 +191,7 @@ function build(steps: SagaStep[], crashAt?: { step: string; when: 'before' | 'af
 }
 
 describe(SagaRunner.name, () => {
+  beforeAll(() => Logger.overrideLogger(false));
   describe('start-up validation of the step table', () => {
     it('refuses duplicate names, an optional step with a compensation or a batch action, and no steps', () => {
       expect(() => validateSteps([fakeStep('a'), fakeStep('a')])).toThrow(/unique names: a/);

@@ -163,10 +163,14 @@ export class SagaRunner implements OnModuleInit {
       const sagas = await this.sagas.lockOrCreateMany(tx, orderIds, options.fresh);
       const orders = new Map((await this.sagas.loadOrders(tx, orderIds)).map((o) => [o.id, o]));
       const now = this.clock.now();
-      const batch = sagas.flatMap((saga) => {
-        const order = orders.get(saga.orderId);
-        return order ? [this.contextFor(tx, order, prepare(saga), now, changes)] : [];
-      });
+      // Locked in id order (no deadlocks between batches), run in the order they were placed (the
+      // older order gets the last units).
+      const batch = sagas
+        .flatMap((saga) => {
+          const order = orders.get(saga.orderId);
+          return order ? [this.contextFor(tx, order, prepare(saga), now, changes)] : [];
+        })
+        .sort(byPlacement);
       await this.reopenForLateCharges(tx, batch);
       for (const ctx of batch.filter((c) => c.saga.status === 'NEEDS_ATTENTION')) {
         moveSaga(ctx.saga, 'COMPENSATING');
@@ -422,6 +426,11 @@ export class SagaRunner implements OnModuleInit {
       throw error;
     }
   }
+}
+
+function byPlacement(a: StepContext, b: StepContext): number {
+  const at = new Date(a.order.createdAt).getTime() - new Date(b.order.createdAt).getTime();
+  return at !== 0 ? at : a.order.id < b.order.id ? -1 : 1;
 }
 
 /** Fills what an older saga row may lack. */
