@@ -56,18 +56,19 @@ describe(CheckoutWorker.name, () => {
       )
     ).map((r) => r.status);
 
-  it('advances a batch of orders together, sells exactly the stock, and hands a poison event off alone', async () => {
+  it('advances a batch of orders together, all or nothing per order, the first placed served first', async () => {
     // 3 orders of 2 units for 5 in stock: the third cannot be filled.
     const { ids, productId } = await placeOrders(3, 5);
     const worker = sut.get(CheckoutWorker);
-    const poison = event('OrderCreated', 'not-a-uuid');
 
-    await worker.advanceSagaBatch({ events: [...ids.map((id) => event('OrderCreated', id)), poison] });
+    await worker.advanceSagaBatch({ events: ids.map((id) => event('OrderCreated', id)) });
 
     expect(await statuses(ids)).toEqual(['PAYMENT_PENDING', 'PAYMENT_PENDING', 'CANCELLED']);
-    const handedOff = await sut.get(QueueRegistry).get(QUEUES.orderProcessing).getJob(poison.jobId);
-    expect(handedOff?.name).toBe(JOBS[QUEUES.orderProcessing].advanceSaga);
-    expect(handedOff?.data).toMatchObject({ eventId: poison.eventId, payload: { orderId: 'not-a-uuid' } });
+    const [failure] = await sut.dataSource.query<{ failure_reason: string }[]>(
+      `SELECT failure_reason FROM orders WHERE id = $1`,
+      [ids[2]],
+    );
+    expect(failure.failure_reason).toBe('INSUFFICIENT_STOCK');
 
     const charges = ids.slice(0, 2).map((id) => event('PaymentRequested', id));
     await worker.chargePaymentBatch({ events: charges });
@@ -80,10 +81,28 @@ describe(CheckoutWorker.name, () => {
       [productId],
     );
     expect(stock).toEqual({ quantity: 1, reserved_quantity: 0 });
-    const [{ charges: charged }] = await sut.dataSource.query<{ charges: number }[]>(
-      `SELECT count(*)::int AS charges FROM payments WHERE order_id = ANY($1::uuid[]) AND kind = 'CHARGE'`,
-      [ids],
+    const [{ charges: charged, movements }] = await sut.dataSource.query<
+      { charges: number; movements: number }[]
+    >(
+      `SELECT (SELECT count(*)::int FROM payments WHERE order_id = ANY($1::uuid[]) AND kind = 'CHARGE') AS charges,
+              (SELECT count(*)::int FROM stock_movements WHERE product_id = $2 AND type IN ('RESERVE', 'CONFIRM')) AS movements`,
+      [ids, productId],
     );
-    expect(charged).toBe(2);
+    expect({ charged, movements }).toEqual({ charged: 2, movements: 4 });
+  });
+
+  it('hands a poison event off as a job of its own, and advances the others', async () => {
+    const { ids } = await placeOrders(2, 10);
+    const worker = sut.get(CheckoutWorker);
+    const poison = event('OrderCreated', 'not-a-uuid');
+
+    await worker.advanceSagaBatch({
+      events: [event('OrderCreated', ids[0]), poison, event('OrderCreated', ids[1])],
+    });
+
+    expect(await statuses(ids)).toEqual(['PAYMENT_PENDING', 'PAYMENT_PENDING']);
+    const handedOff = await sut.get(QueueRegistry).get(QUEUES.orderProcessing).getJob(poison.jobId);
+    expect(handedOff?.name).toBe(JOBS[QUEUES.orderProcessing].advanceSaga);
+    expect(handedOff?.data).toMatchObject({ eventId: poison.eventId, payload: { orderId: 'not-a-uuid' } });
   });
 });

@@ -79,7 +79,8 @@ export class SagaRunner implements OnModuleInit {
    * on their own too come back, for the caller to retry (and dead-letter) one by one.
    */
   async advanceMany(orderIds: readonly string[], options: AdvanceOptions = {}): Promise<AdvanceFailure[]> {
-    const ids = [...new Set(orderIds)].sort();
+    // Kept in the order given (the order they were placed in) for the one-by-one fallback.
+    const ids = [...new Set(orderIds)];
     if (ids.length === 0) {
       return [];
     }
