@@ -269,6 +269,15 @@ export class SagaRunner implements OnModuleInit {
    */
   private async runStep(step: SagaStep, ctxs: StepContext[]): Promise<(StepOutcome | Error)[]> {
     if (step.optional) {
+      // The whole batch in one savepoint; only if something fails, order by order, each in its own.
+      if (ctxs.length > 1) {
+        const together = await inSavepoint(ctxs[0].tx, () =>
+          eachInTurn(ctxs, (ctx) => step.action(ctx)),
+        ).catch(() => undefined);
+        if (together) {
+          return together;
+        }
+      }
       const outcomes: (StepOutcome | Error)[] = [];
       for (const ctx of ctxs) {
         outcomes.push(
@@ -439,6 +448,14 @@ function prepare(saga: SagaRecord): SagaRecord {
   saga.data.completed ??= [];
   saga.data.attempts ??= {};
   return saga;
+}
+
+async function eachInTurn<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (const item of items) {
+    results.push(await work(item));
+  }
+  return results;
 }
 
 function asError(error: unknown): Error {
