@@ -22,5 +22,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/api/v1/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # As package.json's start:prod: a 192 MiB heap keeps each process's RSS near 170 MiB under load (see
-# README, Performance); raise it here or through NODE_OPTIONS for an unusual workload.
+# docs/performance.md); raise it here or through NODE_OPTIONS for an unusual workload.
 CMD ["node", "--max-old-space-size=192", "dist/main.js"]

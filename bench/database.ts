@@ -4,7 +4,7 @@ import { hashPassword } from '../src/modules/auth/password-hasher';
 import { SETTLED_STATUSES } from '../src/modules/orders/order-status';
 import { createDataSource } from '../src/platform/database/data-source';
 import { ensureDatabaseExists, runMigrations } from '../src/platform/database/database-bootstrap';
-import { seedDatabase } from '../src/platform/database/seed/seed';
+import { seedDatabase } from '../src/seed';
 
 export const SERVER_URL = 'postgres://postgres@127.0.0.1:5432';
 export const BENCH_PASSWORD = 'BenchPassword-123!';

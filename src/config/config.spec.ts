@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigValidationError, loadConfig, redactUrl } from './config';
+import { VARIABLES } from './variables';
 
 describe(loadConfig.name, () => {
   describe('defaults', () => {
@@ -220,6 +223,18 @@ describe(loadConfig.name, () => {
 
     it('accepts RATE_LIMIT_PER_MINUTE=0 to turn the limit off', () => {
       expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimit.perMinute).toBe(0);
+    });
+  });
+
+  describe('the variable table', () => {
+    it('is read whole by loadConfig: a declared variable that nothing reads would be documented for nothing', () => {
+      const source = readFileSync(join(__dirname, 'config.ts'), 'utf8');
+      const unread = Object.keys(VARIABLES).filter((name) => !new RegExp(`\\bv\\.${name}\\b`).test(source));
+      expect(unread).toEqual([]);
+    });
+
+    it('starts with its defaults under NODE_ENV=test too', () => {
+      expect(() => loadConfig({ NODE_ENV: 'test' })).not.toThrow();
     });
   });
 

@@ -6,7 +6,7 @@ import { InvariantsService } from '../../src/modules/invariants/invariants.servi
 import { createProduct } from '../factories/product.factory';
 import { accessTokenFor, createUserWithToken } from '../factories/user.factory';
 import { createIsolatedDatabase, isolatedQueuePrefix } from '../support/isolation';
-import { pollUntil } from '../support/poll-until';
+import { eventually } from '../support/eventually';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text';
 import { buildSettledOrders, SettledOrders } from '../support/settled-orders';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -129,7 +129,7 @@ describe('Invariant checker (GET /admin/invariants, npm run check:invariants)', 
       });
       scheduler.onApplicationBootstrap();
       try {
-        const after = await pollUntil(
+        const after = await eventually(
           async () => {
             const now = (await get('/api/v1/health/detailed', admin)).body.details.invariants;
             return now.checkedAt !== before ? now : undefined;
@@ -205,7 +205,7 @@ describe('Invariant checker after the real order saga', () => {
           .expect(202)
       ).body.id as string;
     const settled = (id: string, status: string) =>
-      pollUntil(async () => (await call('get', `/orders/${id}/status`)).body.status === status, {
+      eventually(async () => (await call('get', `/orders/${id}/status`)).body.status === status, {
         timeoutMs: 15_000,
         intervalMs: 50,
         what: `order ${id} ${status}`,
@@ -233,7 +233,7 @@ describe('Invariant checker after the real order saga', () => {
     await call('post', `/orders/${partly}/refund`, adminToken).send({ amount: '5.00' }).expect(200);
     await Promise.all([settled(toCancel, 'CANCELLED'), settled(toRefund, 'REFUNDED')]);
 
-    const report = await pollUntil(
+    const report = await eventually(
       async () => {
         const res = await call('get', '/admin/invariants', adminToken).expect(200);
         return res.body.ok ? res.body : undefined;

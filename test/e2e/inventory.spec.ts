@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InventoryService } from '../../src/modules/inventory/inventory.service';
 import { createOrderIds, ledgerSumsOf, levelsOf } from '../factories/inventory.factory';
 import { createProduct } from '../factories/product.factory';
+import { eventually } from '../support/eventually';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -204,7 +205,10 @@ describe('Reservation expiry in the worker role', () => {
       .get(InventoryService)
       .reserve(null, { orderId, lines: [{ productId: product.id, quantity: 4 }], ttlSeconds: 0 });
 
-    await pollUntil(async () => (await levelsOf(sut.dataSource, product.id)).reservedQuantity === 0);
+    await eventually(async () => (await levelsOf(sut.dataSource, product.id)).reservedQuantity === 0, {
+      intervalMs: 50,
+      what: 'the reservation to expire',
+    });
 
     const [row] = await sut.dataSource.query(
       `SELECT status FROM inventory_reservations WHERE order_id = $1`,
@@ -217,13 +221,3 @@ describe('Reservation expiry in the worker role', () => {
     expect(metrics.text).toMatch(/aop_reservations_expired_total \d+/);
   });
 });
-
-async function pollUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
-      throw new Error('condition not met in time');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -13,7 +13,8 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ProblemDetailsDto } from '../../platform/http/problem-details.dto';
-import { AuthenticatedUser, CurrentUser, Public } from './auth.decorators';
+import { AuthenticatedUser, CurrentUser } from './auth.decorators';
+import { Public } from '../../platform/http/access.decorators';
 import { AuthSessionDto, LoginDto, RefreshTokenDto, RegisterDto } from './auth.dto';
 import { AuthService } from './auth.service';
 

@@ -7,7 +7,8 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { enrichContext } from '../../platform/http/request-context';
-import { AuthenticatedRequest, AuthenticatedUser, IS_PUBLIC, ROLES, UserRole } from './auth.decorators';
+import { AuthenticatedRequest, AuthenticatedUser } from './auth.decorators';
+import { IS_PUBLIC, ROLES, UserRole } from '../../platform/http/access.decorators';
 import { TokenService } from './token.service';
 
 const IDENTIFIED = Symbol('auth:identified');

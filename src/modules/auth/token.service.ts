@@ -3,7 +3,8 @@ import { JwtService } from '@nestjs/jwt';
 import { createSecretKey, randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
-import { AuthenticatedUser, UserRole } from './auth.decorators';
+import { AuthenticatedUser } from './auth.decorators';
+import { UserRole } from '../../platform/http/access.decorators';
 
 export const JWT_ISSUER = 'async-order-processor';
 export const JWT_AUDIENCE = 'async-order-processor-api';

@@ -8,7 +8,8 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { AuthenticatedUser, CurrentUser, Roles } from '../auth/auth.decorators';
+import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
+import { Roles } from '../../platform/http/access.decorators';
 import { OrderStatusView } from '../orders/order.queries';
 import { RefundOutcome } from '../payments/payments.service';
 import { RefundOrderDto, ShipOrderDto } from './dto/order-actions.dto';

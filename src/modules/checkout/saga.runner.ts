@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../platform/clock';
+import { inSavepoint } from '../../platform/database/transaction';
 import { enrichContext } from '../../platform/http/request-context';
 import { IllegalTransitionError, OrderStatus } from '../orders/order-status';
 import { OrderStatusService, StatusChange, TransitionOptions } from '../orders/order-status.service';
@@ -460,16 +461,4 @@ async function eachInTurn<T, R>(items: readonly T[], work: (item: T) => Promise<
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-async function inSavepoint<T>(tx: EntityManager, fn: () => Promise<T>): Promise<T> {
-  await tx.query('SAVEPOINT optional_step');
-  try {
-    const result = await fn();
-    await tx.query('RELEASE SAVEPOINT optional_step');
-    return result;
-  } catch (error) {
-    await tx.query('ROLLBACK TO SAVEPOINT optional_step');
-    throw error;
-  }
 }

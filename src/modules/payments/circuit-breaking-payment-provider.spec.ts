@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { pollUntil } from '../../../test/support/poll-until';
+import { eventually } from '../../../test/support/eventually';
 import { mulberry32 } from '../../platform/random';
 import { CircuitBreakerMetrics } from './circuit-breaker.metrics';
 import { CircuitBreakingPaymentProvider } from './circuit-breaking-payment-provider';
@@ -91,7 +91,7 @@ describe(CircuitBreakingPaymentProvider.name, () => {
       await sut.charge(chargeOf('tok_transient_2')).catch(() => undefined);
     }
     expect(sut.state).toBe('open');
-    await pollUntil(() => sut.state === 'half-open', { what: 'half-open' });
+    await eventually(() => sut.state === 'half-open', { what: 'half-open' });
     expect(await gauge()).toBe(1);
 
     await expect(sut.charge(chargeOf('tok_success'))).resolves.toMatchObject({ status: 'SUCCEEDED' });
@@ -109,7 +109,7 @@ describe(CircuitBreakingPaymentProvider.name, () => {
     for (let i = 0; i < 4; i++) {
       await sut.charge(chargeOf('tok_transient_2')).catch(() => undefined);
     }
-    await pollUntil(() => sut.state === 'half-open', { what: 'half-open' });
+    await eventually(() => sut.state === 'half-open', { what: 'half-open' });
     await expect(sut.charge(chargeOf('tok_transient_2'))).rejects.toBeInstanceOf(TransientPaymentError);
     expect(sut.state).toBe('open');
   });

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { toUsdCents } from '../../platform/currencies';
 import { fromCents, toCents } from '../../platform/money';
 import { RandomSource } from '../../platform/random';
-import { isSupportedCurrency, toUsdCents } from './currency-rates';
 import { PermanentPaymentError, TransientPaymentError } from './payment.errors';
 import {
   ChargeRequest,
@@ -353,7 +353,7 @@ export class MockPaymentGateway implements PaymentProvider {
   private decide(request: ChargeRequest): ChargePlan {
     const plan: ChargePlan = { transientFailures: 0, slow: false, dropResponse: false, refundsFail: false };
     const usdCents = toUsdCents(request.amount, request.currency);
-    if (usdCents === undefined || !isSupportedCurrency(request.currency)) {
+    if (usdCents === undefined) {
       return {
         ...plan,
         decline: { code: 'currency_not_supported', message: `${request.currency} is not supported.` },

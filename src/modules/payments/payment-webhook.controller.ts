@@ -9,7 +9,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../../platform/http/access.decorators';
 import { PaymentWebhookService } from './payment-webhook.service';
 import { WEBHOOK_SIGNATURE_HEADER } from './webhook-signature';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { UserRole } from '../auth/auth.decorators';
+import { UserRole } from '../../platform/http/access.decorators';
 
 /** A user as the application sees it. The password hash is deliberately not part of it. */
 export interface UserRecord {

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
-import { Public } from '../../modules/auth/auth.decorators';
+import { Public } from '../http/access.decorators';
 import { MetricsService } from './metrics.service';
 
 /** Prometheus text at /metrics (outside the API prefix); a bearer token when METRICS_TOKEN is set. */

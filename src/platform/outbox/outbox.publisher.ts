@@ -22,7 +22,7 @@ export interface PublishOutcome {
   failed: { rows: OutboxRow[]; error: string; brokerDown: boolean }[];
 }
 
-/** The BullMQ job id of an event: its own id, or a derived one for a replay (see README). */
+/** The BullMQ job id of an event: its own id, or a derived one for a replay (docs/operations.md, replay). */
 export function jobIdFor(row: Pick<OutboxRow, 'id' | 'replayCount'>): string {
   return row.replayCount === 0 ? row.id : `${row.id}-replay-${row.replayCount}`;
 }
