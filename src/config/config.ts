@@ -121,6 +121,8 @@ export interface AppConfig {
     /** A saga with no progress for this long is resumed by the recovery scheduler. */
     stallSeconds: number;
     recoveryIntervalMs: number;
+    /** Orders per saga job: saga events the relay claims together travel as one job of up to this many. */
+    batchSize: number;
     /** Fault injection (never in production): `<step>:<before|after>` makes a worker exit there. */
     crashAt: { step: string; when: 'before' | 'after' } | undefined;
   };
@@ -353,6 +355,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       timeoutSeconds: v.SAGA_TIMEOUT_SECONDS,
       stallSeconds: v.SAGA_STALL_SECONDS,
       recoveryIntervalMs: v.SAGA_RECOVERY_INTERVAL_MS,
+      batchSize: v.SAGA_BATCH_SIZE,
       crashAt,
     },
     invariants: {

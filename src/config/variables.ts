@@ -709,6 +709,14 @@ export const VARIABLES = {
     max: 3_600_000,
     description: 'How often the worker looks for stalled and timed-out sagas.',
   }),
+  SAGA_BATCH_SIZE: integer({
+    group: SAGA,
+    default: 100,
+    min: 1,
+    max: 1000,
+    description:
+      'Orders per saga job: saga events the relay claims together travel as one job of up to this many (1 = one job per order).',
+  }),
   CRASH_AT: optionalString({
     group: SAGA,
     refusedInProduction: true,
