@@ -23,6 +23,11 @@ export function disablePreparedStatements(dataSource: DataSource): void {
   unprepared.add(dataSource);
 }
 
+/** `name` where named statements are allowed on this data source, else undefined (an unnamed statement). */
+export function statementNameOn(dataSource: DataSource, name: string): string | undefined {
+  return unprepared.has(dataSource) ? undefined : name;
+}
+
 /** The statement's name, derived from its text: one text, one name, on every connection. */
 function statementName(text: string): string {
   let name = names.get(text);
