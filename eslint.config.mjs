@@ -10,6 +10,7 @@ export default tseslint.config(
       'bench/results/**',
       '*.config.js',
       '*.config.mjs',
+      '.dependency-cruiser.cjs',
       'test/**/jest.config.js',
       // Plain-JS maintenance scripts run by hand; everything else is type-checked TypeScript.
       'scripts/*.js',

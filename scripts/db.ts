@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { prepareDatabase } from '../src/bootstrap';
 import { loadConfigFromEnvironment } from '../src/config/environment';
 import { createDataSource } from '../src/platform/database/data-source';
-import { seedDatabase } from '../src/platform/database/seed/seed';
+import { seedDatabase } from '../src/seed';
 import { checkPostgres } from '../src/platform/startup/preflight';
 
 async function main(): Promise<void> {

@@ -8,7 +8,7 @@ import { AppConfig } from './config/config';
 import { servesHttp } from './config/roles';
 import { createDataSource } from './platform/database/data-source';
 import { runMigrations } from './platform/database/database-bootstrap';
-import { seedDatabase } from './platform/database/seed/seed';
+import { seedDatabase } from './seed';
 import { configureHttp } from './platform/http/configure-http';
 import { sendProblem, toProblem } from './platform/http/problem-details.filter';
 import { PinoNestLogger } from './platform/logging/logger';

@@ -2,6 +2,7 @@ import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import { JWT_AUDIENCE, JWT_ISSUER } from '../../src/modules/auth/token.service';
 import { createUser } from '../factories/user.factory';
+import { eventually } from '../support/eventually';
 import { startTestApp, TestApp } from '../support/test-app';
 
 function uniqueEmail(): string {
@@ -17,16 +18,6 @@ function uniqueIp(): string {
 
 function expectNoPasswordHash(body: unknown): void {
   expect(JSON.stringify(body)).not.toMatch(/password|argon2/i);
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error('condition not met in time');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('Auth', () => {
@@ -150,7 +141,11 @@ describe('Auth', () => {
       expect(Number(throttled.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(Number(throttled.headers['retry-after'])).toBeLessThanOrEqual(2);
 
-      await waitUntil(async () => (await login(user.email, user.password)).status === 200);
+      await eventually(async () => (await login(user.email, user.password)).status === 200, {
+        timeoutMs: 5000,
+        intervalMs: 100,
+        what: 'the login throttle to lift',
+      });
     });
 
     it('throttles after 20 failures from one IP across different emails', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { SUPPORTED_CURRENCIES, toUsdCents } from '../../src/platform/currencies';
 import { startTestApp, TestApp } from '../support/test-app';
 
 interface Customer {
@@ -115,6 +116,21 @@ describe('Orders API', () => {
         totalAmount: '249.72',
         items: [{ unitPrice: '83.24', lineTotal: '249.72' }],
       });
+    });
+
+    it('an order in any currency is worth its catalogue price in USD on the gateway’s path too (one rate table)', async () => {
+      for (const currency of SUPPORTED_CURRENCIES) {
+        const res = await post(alice, { items: [{ productId: keyboard, quantity: 1 }], currency }).expect(
+          202,
+        );
+        // The gateway converts the charged total back to USD (its fraud limit); with the same rates the round
+        // trip loses at most the rounding of the line to cents: under one US cent for rates up to 2.
+        const usdCents = Number(toUsdCents(res.body.totalAmount, currency));
+        expect({ currency, withinACent: Math.abs(usdCents - 8990) <= 1 }).toEqual({
+          currency,
+          withinACent: true,
+        });
+      }
     });
 
     it('names unknown and inactive products with 422 and creates nothing', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AuthenticatedUser, UserRole } from '../../src/modules/auth/auth.decorators';
+import { AuthenticatedUser } from '../../src/modules/auth/auth.decorators';
+import { UserRole } from '../../src/platform/http/access.decorators';
 import { hashPassword } from '../../src/modules/auth/password-hasher';
 
 export const DEFAULT_PASSWORD = 'Password123!';

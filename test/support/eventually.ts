@@ -1,23 +1,31 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Polls `check` until it returns a value other than undefined/false (or stops throwing), or fails after `timeoutMs`. */
+/** What a check answers while the condition does not hold yet. */
+type NotYet = undefined | null | false;
+
+/**
+ * The one polling helper of the tests: calls `check` until it answers something other than
+ * undefined, null or false (returned), or fails after `timeoutMs`. A check that throws counts as
+ * "not yet"; its last error is in the timeout's message. Wait on a condition, never on a sleep.
+ */
 export async function eventually<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
+  check: () => Promise<T | NotYet> | T | NotYet,
   { timeoutMs = 10_000, intervalMs = 20, what = 'condition' } = {},
-): Promise<T> {
+): Promise<Exclude<T, NotYet>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value !== undefined && value !== false) {
-        return value;
+      if (value !== undefined && value !== null && value !== false) {
+        return value as Exclude<T, NotYet>;
       }
     } catch (error) {
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+      const cause = lastError ? `: ${(lastError as Error).message}` : '';
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
     }
     await sleep(intervalMs);
   }

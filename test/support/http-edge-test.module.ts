@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Logger, Module, Param, Post } from '@n
 import { IsInt, IsString, Length, Min } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { currentContext } from '../../src/platform/http/request-context';
-import { Public } from '../../src/modules/auth/auth.decorators';
+import { Public } from '../../src/platform/http/access.decorators';
 
 export class EchoDto {
   @IsString()

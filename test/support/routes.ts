@@ -1,7 +1,7 @@
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
-import { IS_PUBLIC, ROLES, UserRole } from '../../src/modules/auth/auth.decorators';
+import { IS_PUBLIC, ROLES, UserRole } from '../../src/platform/http/access.decorators';
 import { TestApp } from './test-app';
 
 export interface OpenApiParameter {

@@ -27,7 +27,8 @@ import { NotFoundError } from '../../platform/http/domain-error';
 import { Page, pageOf } from '../../platform/http/pagination';
 import { DeadLetter, DeadLetterStore } from '../../platform/queue/dead-letter.store';
 import { DeadLetterService } from '../../platform/queue/dead-letter.service';
-import { AuthenticatedUser, CurrentUser, Roles } from '../auth/auth.decorators';
+import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
+import { Roles } from '../../platform/http/access.decorators';
 import {
   DeadLetterDto,
   DiscardDeadLetterQueryDto,

@@ -10,7 +10,8 @@ import {
 } from '@nestjs/swagger';
 import { BadRequestError } from '../../platform/http/domain-error';
 import { OutboxReplayService } from '../../platform/outbox/outbox-replay.service';
-import { AuthenticatedUser, CurrentUser, Roles } from '../auth/auth.decorators';
+import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
+import { Roles } from '../../platform/http/access.decorators';
 import { ReplayOutboxDto, ReplayOutboxResultDto } from './outbox-replay.dto';
 
 @ApiTags('admin')

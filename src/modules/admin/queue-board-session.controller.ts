@@ -8,7 +8,8 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { AuthenticatedUser, CurrentUser, Public, Roles } from '../auth/auth.decorators';
+import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
+import { Public, Roles } from '../../platform/http/access.decorators';
 import { BOARD_SESSION_TTL_SECONDS, QueueBoardSessions } from './queue-board.sessions';
 
 @ApiTags('admin')

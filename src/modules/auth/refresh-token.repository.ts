@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { UserRole } from './auth.decorators';
+import { UserRole } from '../../platform/http/access.decorators';
 
 /** Only a SHA-256 of a refresh token is stored: a copy of the table lets nobody log in. */
 export function hashRefreshToken(token: string): string {

@@ -8,7 +8,8 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { AuthenticatedUser, CurrentUser, Roles } from '../auth/auth.decorators';
+import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
+import { Roles } from '../../platform/http/access.decorators';
 import { OrderStatusView } from '../orders/order.queries';
 import { RefundOutcome } from '../payments/payments.service';
 import { RefundOrderDto, ShipOrderDto } from './dto/order-actions.dto';
@@ -52,7 +53,9 @@ export class OrderActionsController {
   @Post(':id/ship')
   @HttpCode(200)
   @ApiOperation({ summary: 'CONFIRMED → SHIPPED with a tracking number; the customer is told (admin)' })
-  @ApiConflictResponse({ description: 'Illegal transition' })
+  @ApiConflictResponse({
+    description: 'Illegal transition, or a cancellation in progress (CANCELLATION_IN_PROGRESS)',
+  })
   ship(
     @CurrentUser() admin: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -65,7 +68,9 @@ export class OrderActionsController {
   @Post(':id/deliver')
   @HttpCode(200)
   @ApiOperation({ summary: 'SHIPPED → DELIVERED (admin)' })
-  @ApiConflictResponse({ description: 'Illegal transition' })
+  @ApiConflictResponse({
+    description: 'Illegal transition, or a cancellation in progress (CANCELLATION_IN_PROGRESS)',
+  })
   deliver(
     @CurrentUser() admin: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -79,7 +84,9 @@ export class OrderActionsController {
   @ApiOperation({
     summary: 'Full or partial refund through the gateway; REFUNDED when everything went back (admin)',
   })
-  @ApiConflictResponse({ description: 'Not refundable in this status, or nothing left to refund' })
+  @ApiConflictResponse({
+    description: 'Not refundable in this status, nothing left to refund, or a cancellation in progress',
+  })
   refund(
     @CurrentUser() admin: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,

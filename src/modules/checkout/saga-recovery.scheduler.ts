@@ -7,6 +7,7 @@ import { runsWorkers } from '../../config/roles';
 import { runWithContext } from '../../platform/http/request-context';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
+import { PeriodicTask } from '../../platform/scheduling/periodic-task';
 import { NotificationsService } from '../notifications/notifications.service';
 import { PaymentsService } from '../payments/payments.service';
 import { SagaRepository } from './saga.repository';
@@ -26,9 +27,7 @@ const NOTIFICATION_STALL_FACTOR = 5;
 export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(SagaRecoveryScheduler.name);
   private readonly stuck: Gauge;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -45,18 +44,22 @@ export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDe
       help: 'Sagas found without progress for SAGA_STALL_SECONDS in the last recovery pass',
       registers: [metrics.registry],
     });
+    this.task = new PeriodicTask({
+      name: 'saga recovery pass',
+      intervalMs: config.saga.recoveryIntervalMs,
+      run: () => this.recoverNow(),
+      logger: this.logger,
+    });
   }
 
   onApplicationBootstrap(): void {
     if (runsWorkers(this.config)) {
-      this.schedule();
+      this.task.start();
     }
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+    await this.task.stop();
   }
 
   /** One recovery pass; returns what it did. */
@@ -104,18 +107,5 @@ export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDe
       );
     }
     return { resumed: stalled.length, timedOut: timedOut.length, notificationsRequeued: requeued };
-  }
-
-  private schedule(): void {
-    if (this.stopped) {
-      return;
-    }
-    this.timer = setTimeout(() => {
-      this.running = this.recoverNow()
-        .catch((error: unknown) =>
-          this.logger.warn({ err: (error as Error).message }, 'saga recovery pass failed'),
-        )
-        .finally(() => this.schedule());
-    }, this.config.saga.recoveryIntervalMs);
   }
 }

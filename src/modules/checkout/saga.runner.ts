@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
+import { inSavepoint } from '../../platform/database/transaction';
 import { enrichContext } from '../../platform/http/request-context';
 import { BusinessMetrics } from '../../platform/metrics/business-metrics';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -164,9 +165,7 @@ export class SagaRunner implements OnModuleInit {
       const startedAt = new Date().toISOString();
       const started = performance.now();
       try {
-        const result = await (step.optional
-          ? this.inSavepoint(ctx.tx, () => step.action(ctx))
-          : step.action(ctx));
+        const result = await (step.optional ? inSavepoint(ctx.tx, () => step.action(ctx)) : step.action(ctx));
         if (result === 'wait') {
           this.recordWaiting(saga, {
             step: step.name,
@@ -286,7 +285,7 @@ export class SagaRunner implements OnModuleInit {
       failureDetail: compensation.detail,
     });
     if (change.changed) {
-      await this.inSavepoint(ctx.tx, () =>
+      await inSavepoint(ctx.tx, () =>
         this.notifications.request(ctx.tx, {
           userId: order.userId,
           orderId: order.id,
@@ -394,18 +393,6 @@ export class SagaRunner implements OnModuleInit {
           (change.at.getTime() - new Date(order.createdAt).getTime()) / 1000,
         );
       }
-    }
-  }
-
-  private async inSavepoint<T>(tx: EntityManager, fn: () => Promise<T>): Promise<T> {
-    await tx.query('SAVEPOINT optional_step');
-    try {
-      const result = await fn();
-      await tx.query('RELEASE SAVEPOINT optional_step');
-      return result;
-    } catch (error) {
-      await tx.query('ROLLBACK TO SAVEPOINT optional_step');
-      throw error;
     }
   }
 

@@ -1,5 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { DomainError } from '../../platform/http/domain-error';
+import { OrderLine } from '../orders/order-line';
 import { OrderStatus } from '../orders/order-status';
 import { StatusChange, TransitionOptions } from '../orders/order-status.service';
 import type { ChargeView } from './payment-status.reader';
@@ -23,14 +24,7 @@ export interface SagaOrder {
   charge: ChargeView | null;
   /** The status of the order's saga when the order was read; null before the saga started. */
   sagaStatus: SagaStatus | null;
-  items: {
-    productId: string;
-    sku: string;
-    name: string;
-    unitPrice: string;
-    quantity: number;
-    lineTotal: string;
-  }[];
+  items: OrderLine[];
 }
 
 /** Why the saga is undoing its work, and where the order ends. */

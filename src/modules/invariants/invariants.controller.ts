@@ -7,7 +7,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { Roles } from '../auth/auth.decorators';
+import { Roles } from '../../platform/http/access.decorators';
 import { InvariantReport } from './invariant-checker';
 import { InvariantsService } from './invariants.service';
 

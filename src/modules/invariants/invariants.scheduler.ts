@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
 import { runsWorkers } from '../../config/roles';
+import { PeriodicTask } from '../../platform/scheduling/periodic-task';
 import { InvariantsService } from './invariants.service';
 
 /**
@@ -10,41 +11,31 @@ import { InvariantsService } from './invariants.service';
  */
 @Injectable()
 export class InvariantsScheduler implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(InvariantsScheduler.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly invariants: InvariantsService,
     @InjectConfig() private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.task = new PeriodicTask({
+      name: 'invariant check',
+      intervalMs: config.invariants.intervalMs,
+      run: () => this.invariants.check(),
+      logger: new Logger(InvariantsScheduler.name),
+    });
+  }
 
   onApplicationBootstrap(): void {
     if (runsWorkers(this.config) && this.config.invariants.intervalMs > 0) {
-      this.schedule();
+      this.task.start();
     }
   }
 
   get isScheduled(): boolean {
-    return this.timer !== undefined;
+    return this.task.isScheduled;
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
-  }
-
-  private schedule(): void {
-    if (this.stopped) {
-      return;
-    }
-    this.timer = setTimeout(() => {
-      this.running = this.invariants.check().catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'invariant check failed; retrying next tick');
-      });
-      void this.running.finally(() => this.schedule());
-    }, this.config.invariants.intervalMs);
+    await this.task.stop();
   }
 }

@@ -8,7 +8,8 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { AuthenticatedUser, CurrentUser, Public, Roles } from '../auth/auth.decorators';
+import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
+import { Public, Roles } from '../../platform/http/access.decorators';
 import { PaginationQueryDto } from '../../platform/http/pagination';
 import { ListInventoryQueryDto, ReplenishDto, StockLevelsDto } from './inventory.dto';
 import { InventoryService } from './inventory.service';

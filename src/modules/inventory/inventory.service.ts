@@ -3,6 +3,7 @@ import { Counter } from 'prom-client';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
+import { atomically, inTransaction, isInTransaction, Tx } from '../../platform/database/transaction';
 import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import {
@@ -15,12 +16,6 @@ import {
 import { InventoryRepository } from './inventory.repository';
 import { InventoryItem, LedgerEntry, Reservation, StockLevels, StockLine } from './inventory.types';
 import { findShortages, normalizeLines } from './stock-lines';
-
-/**
- * A transaction to join. Every method joins the caller's transaction when given one (inside a
- * savepoint, so a failure undoes only this method's work) and opens its own otherwise.
- */
-export type Tx = EntityManager | null | undefined;
 
 export interface ReserveRequest {
   orderId: string;
@@ -39,7 +34,8 @@ const SYSTEM = 'system';
 const RESERVATION_KEY = 'inventory_reservations_order_product_key';
 
 /**
- * Stock for the order saga and the admin API. Each use case is one transaction of conditional
+ * Stock for the order saga and the admin API. Every method joins the caller's transaction when given
+ * one (inside a savepoint, so a failure undoes only this method's work) and opens its own otherwise. Each use case is one transaction of conditional
  * statements (never read-then-write), so concurrency can neither oversell nor require retries; and
  * each is idempotent per order: a replayed reserve returns the first reservations, a replayed
  * release, confirm or restock changes nothing.
@@ -48,7 +44,6 @@ const RESERVATION_KEY = 'inventory_reservations_order_product_key';
 export class InventoryService {
   private readonly logger = new Logger(InventoryService.name);
   private readonly reservations: Counter<'result'>;
-  private savepoints = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -84,9 +79,9 @@ export class InventoryService {
     const lines = normalizeLines(request.lines);
     const actor = request.actor ?? SYSTEM;
     const ttlSeconds = request.ttlSeconds ?? this.config.inventory.reservationTtlSeconds;
-    const joined = isJoinable(tx);
+    const joined = isInTransaction(tx);
     try {
-      const result = await this.inTransaction(tx, async (t) => {
+      const result = await inTransaction(this.dataSource, tx, async (t) => {
         const outcome = await this.repository.reserveLines(t, {
           orderId: request.orderId,
           lines,
@@ -121,7 +116,7 @@ export class InventoryService {
 
   /** Gives back the order's ACTIVE reservations; released, expired or confirmed ones are left alone. */
   async release(tx: Tx, orderId: string, options: ReleaseOptions): Promise<Reservation[]> {
-    return this.atomically(tx, async (t) => {
+    return atomically(this.dataSource, tx, async (t) => {
       const active = (await this.repository.findReservations(t, orderId, true)).filter(
         (r) => r.status === 'ACTIVE',
       );
@@ -160,7 +155,7 @@ export class InventoryService {
    * released; a replay is a no-op.
    */
   async confirm(tx: Tx, orderId: string, options: { actor?: string } = {}): Promise<Reservation[]> {
-    return this.inTransaction(tx, async (t) => {
+    return inTransaction(this.dataSource, tx, async (t) => {
       const outcome = await this.repository.confirmReservations(t, orderId, options.actor ?? SYSTEM);
       if (outcome.refusal) {
         throw new ReservationNotActiveError(orderId, outcome.refusal);
@@ -182,7 +177,7 @@ export class InventoryService {
    * RELEASED with the reason, so a replay finds nothing CONFIRMED and changes nothing.
    */
   async restock(tx: Tx, orderId: string, options: ReleaseOptions): Promise<Reservation[]> {
-    return this.atomically(tx, async (t) => {
+    return atomically(this.dataSource, tx, async (t) => {
       const confirmed = (await this.repository.findReservations(t, orderId, true)).filter(
         (r) => r.status === 'CONFIRMED',
       );
@@ -224,7 +219,7 @@ export class InventoryService {
     if (!Number.isInteger(quantity) || quantity <= 0) {
       throw new RangeError(`replenish quantity must be a positive integer (got ${quantity})`);
     }
-    return this.atomically(tx, async (t) => {
+    return atomically(this.dataSource, tx, async (t) => {
       await this.assertProductExists(t, productId);
       return this.mustApply(t, {
         productId,
@@ -247,7 +242,7 @@ export class InventoryService {
     if (!Number.isInteger(delta) || delta === 0) {
       throw new RangeError(`adjustment must be a non-zero integer (got ${delta})`);
     }
-    return this.atomically(tx, async (t) => {
+    return atomically(this.dataSource, tx, async (t) => {
       await this.assertProductExists(t, productId);
       const levels = await this.repository.applyMovement(t, {
         productId,
@@ -351,32 +346,6 @@ export class InventoryService {
     }
     return levels;
   }
-
-  /** Runs in the caller's transaction as it is (for work that writes nothing unless it succeeds whole). */
-  private async inTransaction<T>(tx: Tx, work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    return isJoinable(tx) ? work(tx) : this.dataSource.transaction(work);
-  }
-
-  private async atomically<T>(tx: Tx, work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    if (!isJoinable(tx)) {
-      return this.dataSource.transaction(work);
-    }
-    const savepoint = `inventory_${++this.savepoints}`;
-    await tx.query(`SAVEPOINT ${savepoint}`);
-    try {
-      const result = await work(tx);
-      await tx.query(`RELEASE SAVEPOINT ${savepoint}`);
-      return result;
-    } catch (error) {
-      await tx.query(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch(() => undefined);
-      throw error;
-    }
-  }
-}
-
-/** A caller's transaction to join (rather than a manager outside any transaction, or none). */
-function isJoinable(tx: Tx): tx is EntityManager {
-  return tx?.queryRunner?.isTransactionActive === true;
 }
 
 const withoutDue = ({ due: _due, ...reservation }: Reservation & { due: boolean }): Reservation =>

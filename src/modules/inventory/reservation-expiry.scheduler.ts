@@ -7,6 +7,7 @@ import { MetricsService } from '../../platform/metrics/metrics.service';
 import { JobHandler } from '../../platform/queue/job-handler.decorator';
 import { JOBS, QUEUES } from '../../platform/queue/queue-names';
 import { QueueRegistry } from '../../platform/queue/queue.registry';
+import { PeriodicTask } from '../../platform/scheduling/periodic-task';
 import { InventoryService } from './inventory.service';
 
 const EXPIRE = JOBS[QUEUES.inventoryManagement].expireReservations;
@@ -23,9 +24,8 @@ const MAX_BATCHES_PER_TICK = 20;
 export class ReservationExpiryScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ReservationExpiryScheduler.name);
   private readonly expired: Counter;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  /** Registers the repeating tick; while Redis is unreachable it tries again. */
+  private readonly registration: PeriodicTask;
 
   constructor(
     private readonly inventory: InventoryService,
@@ -41,11 +41,27 @@ export class ReservationExpiryScheduler implements OnApplicationBootstrap, OnMod
         help: 'Reservations released because their TTL passed.',
         registers: [metrics.registry],
       });
+    this.registration = new PeriodicTask({
+      name: 'scheduling reservation expiry',
+      intervalMs: config.inventory.expiryIntervalMs,
+      firstDelayMs: 0,
+      retryDelayMs: 5_000,
+      untilSuccess: true,
+      run: () =>
+        this.queues
+          .get(QUEUES.inventoryManagement)
+          .upsertJobScheduler(
+            EXPIRE,
+            { every: config.inventory.expiryIntervalMs },
+            { name: EXPIRE, data: {} },
+          ),
+      logger: this.logger,
+    });
   }
 
   onApplicationBootstrap(): void {
     if (runsWorkers(this.config)) {
-      this.schedule(0);
+      this.registration.start();
     }
   }
 
@@ -55,15 +71,14 @@ export class ReservationExpiryScheduler implements OnApplicationBootstrap, OnMod
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+    await this.registration.stop();
   }
 
   /** One pass: expires batches until none is full. Returns how many reservations it expired. */
   async expireNow(): Promise<number> {
     let total = 0;
-    for (let batch = 0; batch < MAX_BATCHES_PER_TICK && !this.stopped; batch++) {
+    // Shutdown ends a long pass between batches.
+    for (let batch = 0; batch < MAX_BATCHES_PER_TICK && !this.registration.isStopping; batch++) {
       const expired = await this.inventory.expireDue(this.config.inventory.expiryBatchSize);
       total += expired.length;
       this.expired.inc(expired.length);
@@ -75,28 +90,5 @@ export class ReservationExpiryScheduler implements OnApplicationBootstrap, OnMod
       this.logger.log({ expired: total }, 'released expired reservations');
     }
     return total;
-  }
-
-  /** Registers the repeating tick; while Redis is unreachable it tries again. */
-  private schedule(delayMs: number): void {
-    if (this.stopped) {
-      return;
-    }
-    this.timer = setTimeout(() => {
-      this.running = this.queues
-        .get(QUEUES.inventoryManagement)
-        .upsertJobScheduler(
-          EXPIRE,
-          { every: this.config.inventory.expiryIntervalMs },
-          { name: EXPIRE, data: {} },
-        )
-        .catch((error: unknown) => {
-          this.logger.warn(
-            { err: (error as Error).message },
-            'could not schedule reservation expiry; retrying',
-          );
-          this.schedule(5_000);
-        });
-    }, delayMs);
   }
 }

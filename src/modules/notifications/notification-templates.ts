@@ -1,12 +1,11 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NotificationPriority } from '../../platform/queue/job-priority';
 import { NotificationChannel } from './notification-provider';
 
 export type Language = 'en' | 'es';
 export const LANGUAGES: readonly Language[] = ['en', 'es'];
-
-export type NotificationPriority = 'critical' | 'normal' | 'marketing';
 
 /**
  * Every template, its current version, how urgent it is and the variables it needs. Files live in

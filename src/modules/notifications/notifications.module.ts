@@ -8,6 +8,7 @@ import { NotificationPreferencesController } from './notification-preferences.co
 import { NotificationPreferencesRepository } from './notification-preferences';
 import { NotificationRateLimiter } from './notification-rate-limiter';
 import { NotificationTemplates } from './notification-templates';
+import { NotificationsRepository } from './notifications.repository';
 import { NotificationsService } from './notifications.service';
 import { NotificationsWorker } from './notifications.worker';
 import { SmsNotificationProvider } from './sms.provider';
@@ -47,6 +48,7 @@ function simulationOf(config: AppConfig, salt: number) {
     { provide: NotificationTemplates, useFactory: () => new NotificationTemplates() },
     NotificationPreferencesRepository,
     NotificationRateLimiter,
+    NotificationsRepository,
     NotificationsService,
     NotificationsWorker,
   ],

@@ -4,7 +4,7 @@ import { startTestApp, TestApp } from '../../../test/support/test-app';
 import { EmailNotificationProvider } from './email.provider';
 import { TransientNotificationError } from './notification-provider';
 import { NotificationPreferencesRepository } from './notification-preferences';
-import { notificationJobPriority } from './notification-priority';
+import { notificationJobPriority } from '../../platform/queue/job-priority';
 import { NotificationRequest, NotificationsService } from './notifications.service';
 import { SmsNotificationProvider } from './sms.provider';
 

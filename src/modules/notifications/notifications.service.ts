@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { DataSource, EntityManager } from 'typeorm';
-import { preparedQuery } from '../../platform/database/prepared';
 import { NotFoundError } from '../../platform/http/domain-error';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { DomainEventPayloads } from '../../platform/outbox/domain-events';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
+import { NotificationPriority } from '../../platform/queue/job-priority';
 import {
   InvalidRecipientError,
   NOTIFICATION_PROVIDERS,
@@ -16,12 +16,8 @@ import {
 } from './notification-provider';
 import { NotificationPreferencesRepository, NotificationRecipient } from './notification-preferences';
 import { NotificationRateLimiter } from './notification-rate-limiter';
-import {
-  NotificationPriority,
-  NotificationTemplates,
-  TemplateName,
-  TEMPLATES,
-} from './notification-templates';
+import { NotificationTemplates, TemplateName, TEMPLATES } from './notification-templates';
+import { NotificationRecord, NotificationsRepository, NotificationStatus } from './notifications.repository';
 
 export interface NotificationRequest {
   userId: string;
@@ -34,8 +30,6 @@ export interface NotificationRequest {
   dedupeKey?: string;
 }
 
-export type NotificationStatus = 'QUEUED' | 'SENT' | 'FAILED' | 'BOUNCED' | 'SKIPPED';
-
 export interface RequestedNotification {
   id: string;
   channel: NotificationChannel;
@@ -43,28 +37,6 @@ export interface RequestedNotification {
   /** True when this request had been made before: nothing new was written. */
   duplicate: boolean;
 }
-
-export interface NotificationRecord {
-  id: string;
-  userId: string | null;
-  orderId: string | null;
-  channel: NotificationChannel;
-  template: TemplateName;
-  language: string;
-  priority: NotificationPriority;
-  status: NotificationStatus;
-  recipient: string;
-  subject: string | null;
-  body: string | null;
-  attempts: number;
-  lastError: string | null;
-  providerMessageId: string | null;
-  sentAt: Date | null;
-}
-
-const COLUMNS = `id, user_id AS "userId", order_id AS "orderId", channel, template, language, priority, status,
-  recipient, subject, body, attempts, last_error AS "lastError", provider_message_id AS "providerMessageId",
-  sent_at AS "sentAt"`;
 
 /**
  * Notifications in two halves. `request` runs inside the caller's transaction: it renders the
@@ -80,6 +52,7 @@ export class NotificationsService {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly repository: NotificationsRepository,
     private readonly preferences: NotificationPreferencesRepository,
     private readonly templates: NotificationTemplates,
     private readonly rateLimiter: NotificationRateLimiter,
@@ -133,22 +106,11 @@ export class NotificationsService {
   async deliver(notificationId: string): Promise<NotificationRecord> {
     const { record, retry } = await this.dataSource.transaction(async (tx) => {
       // The row lock is held while sending, so two workers handed the same job never both send it.
-      const {
-        rows: [row],
-      } = await preparedQuery<NotificationRecord>(
-        tx,
-        `SELECT ${COLUMNS} FROM notifications WHERE id = $1 FOR UPDATE SKIP LOCKED`,
-        [notificationId],
-      );
+      const row = await this.repository.lockForDelivery(tx, notificationId);
+      if (row === 'locked') {
+        throw new TransientNotificationError(`Notification ${notificationId} is being delivered elsewhere.`);
+      }
       if (!row) {
-        const [exists] = await tx.query<unknown[]>(`SELECT 1 FROM notifications WHERE id = $1`, [
-          notificationId,
-        ]);
-        if (exists) {
-          throw new TransientNotificationError(
-            `Notification ${notificationId} is being delivered elsewhere.`,
-          );
-        }
         throw new NotFoundError(`Notification ${notificationId} does not exist.`);
       }
       if (row.status !== 'QUEUED') {
@@ -174,12 +136,7 @@ export class NotificationsService {
         if (error instanceof InvalidRecipientError) {
           return { record: await this.finish(tx, row, 'FAILED', { lastError: message }) };
         }
-        const [rows] = await tx.query<[NotificationRecord[], number]>(
-          `UPDATE notifications SET attempts = attempts + 1, last_error = $2, updated_at = now()
-           WHERE id = $1 RETURNING ${COLUMNS}`,
-          [row.id, message],
-        );
-        return { record: rows[0], retry: error };
+        return { record: await this.repository.recordAttempt(tx, row.id, message), retry: error };
       }
     });
     if (retry) {
@@ -198,16 +155,7 @@ export class NotificationsService {
    */
   async requeueStale(olderThanSeconds: number, limit: number): Promise<number> {
     return this.dataSource.transaction(async (tx) => {
-      const stale = await tx.query<{ id: string; priority: NotificationPriority }[]>(
-        `WITH stale AS (
-           SELECT id FROM notifications WHERE status = 'QUEUED' AND updated_at < now() - make_interval(secs => $1)
-           ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
-         ), touched AS (
-           UPDATE notifications n SET updated_at = now() FROM stale WHERE n.id = stale.id RETURNING n.id, n.priority
-         )
-         SELECT id, priority FROM touched`,
-        [olderThanSeconds, limit],
-      );
+      const stale = await this.repository.claimStale(tx, olderThanSeconds, limit);
       await this.outbox.appendMany(
         tx,
         stale.map((n) => ({
@@ -222,20 +170,14 @@ export class NotificationsService {
   }
 
   async markFailed(notificationId: string, reason: string): Promise<void> {
-    const [rows] = await this.dataSource.query<[{ channel: NotificationChannel }[], number]>(
-      `UPDATE notifications SET status = 'FAILED', last_error = $2, updated_at = now()
-       WHERE id = $1 AND status = 'QUEUED' RETURNING channel`,
-      [notificationId, reason],
-    );
-    rows.forEach((row) => this.outcomes.inc({ channel: row.channel, outcome: 'failed' }));
+    const channel = await this.repository.markFailed(notificationId, reason);
+    if (channel) {
+      this.outcomes.inc({ channel, outcome: 'failed' });
+    }
   }
 
   async findById(notificationId: string): Promise<NotificationRecord | undefined> {
-    const [row] = await this.dataSource.query<NotificationRecord[]>(
-      `SELECT ${COLUMNS} FROM notifications WHERE id = $1`,
-      [notificationId],
-    );
-    return row;
+    return this.repository.findById(notificationId);
   }
 
   /** Handler for the UserRegistered outbox event (wired by the worker): the welcome message. */
@@ -260,38 +202,27 @@ export class NotificationsService {
   ): Promise<RequestedNotification> {
     const data = { customerName: recipient.firstName, ...request.data };
     const rendered = this.templates.render(request.template, recipient.language, channel, data);
-    const status: NotificationStatus = skipReason ? 'SKIPPED' : 'QUEUED';
-    const { rows: inserted } = await preparedQuery<{ id: string }>(
-      tx,
-      `INSERT INTO notifications (user_id, order_id, channel, template, template_version, language, priority,
-         status, recipient, subject, body, dedupe_key, last_error)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-      [
-        recipient.userId,
-        request.orderId ?? null,
-        channel,
-        request.template,
-        rendered.version,
-        recipient.language,
-        priority,
-        status,
-        channel === 'sms' ? recipient.phone : recipient.email,
-        rendered.subject,
-        rendered.body,
-        dedupeKey,
-        skipReason ?? null,
-      ],
-    );
-    if (inserted.length === 0) {
-      const [existing] = await tx.query<{ id: string; status: NotificationStatus }[]>(
-        `SELECT id, status FROM notifications WHERE dedupe_key = $1`,
-        [dedupeKey],
-      );
+    const status = skipReason ? 'SKIPPED' : 'QUEUED';
+    const stored = await this.repository.insert(tx, {
+      userId: recipient.userId,
+      orderId: request.orderId ?? null,
+      channel,
+      template: request.template,
+      templateVersion: rendered.version,
+      language: recipient.language,
+      priority,
+      status,
+      recipient: channel === 'sms' ? recipient.phone : recipient.email,
+      subject: rendered.subject,
+      body: rendered.body,
+      dedupeKey,
+      lastError: skipReason ?? null,
+    });
+    if (!stored.inserted) {
       this.outcomes.inc({ channel, outcome: 'duplicate' });
-      return { id: existing.id, channel, status: existing.status, duplicate: true };
+      return { id: stored.id, channel, status: stored.status, duplicate: true };
     }
-    const id = inserted[0].id;
+    const id = stored.id;
     if (status === 'QUEUED') {
       await this.outbox.append(tx, {
         type: 'NotificationRequested',
@@ -310,20 +241,15 @@ export class NotificationsService {
     status: Exclude<NotificationStatus, 'QUEUED'>,
     fields: { providerMessageId?: string; lastError?: string },
   ): Promise<NotificationRecord> {
-    const attempted = status !== 'SKIPPED';
-    const { rows } = await preparedQuery<NotificationRecord>(
-      tx,
-      `UPDATE notifications
-       SET status = $2::varchar, attempts = attempts + $3, provider_message_id = coalesce($4, provider_message_id),
-           last_error = $5, sent_at = CASE WHEN $2::varchar = 'SENT' THEN now() ELSE sent_at END, updated_at = now()
-       WHERE id = $1 RETURNING ${COLUMNS}`,
-      [row.id, status, attempted ? 1 : 0, fields.providerMessageId ?? null, fields.lastError ?? null],
-    );
+    const record = await this.repository.finish(tx, row.id, status, {
+      ...fields,
+      attempted: status !== 'SKIPPED',
+    });
     this.outcomes.inc({ channel: row.channel, outcome: status.toLowerCase() });
     if (status !== 'SENT') {
       this.logger.warn({ notificationId: row.id, status, err: fields.lastError }, 'notification not sent');
     }
-    return rows[0];
+    return record;
   }
 
   private provider(channel: NotificationChannel): NotificationProvider {

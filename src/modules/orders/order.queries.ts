@@ -5,6 +5,7 @@ import { AuthenticatedUser } from '../auth/auth.decorators';
 import { NotFoundError } from '../../platform/http/domain-error';
 import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
 import { OrderStatus } from './order-status';
+import { OrderLine } from './order-line';
 
 export interface OrderSummary {
   id: string;
@@ -20,14 +21,7 @@ export interface OrderSummary {
 }
 
 export interface OrderDetail extends OrderSummary {
-  items: {
-    productId: string;
-    sku: string;
-    name: string;
-    unitPrice: string;
-    quantity: number;
-    lineTotal: string;
-  }[];
+  items: OrderLine[];
 }
 
 export interface OrderStatusView {

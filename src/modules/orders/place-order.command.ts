@@ -1,22 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { USD_PER_UNIT } from '../../platform/currencies';
+import { convertedAmountSql, USD_PER_UNIT } from '../../platform/currencies';
 import { ConflictError, UnprocessableError } from '../../platform/http/domain-error';
 import { statementNameOn } from '../../platform/database/prepared';
 import { EVENT_SCHEMA_VERSIONS } from '../../platform/outbox/domain-events';
 import { OUTBOX_CHANNEL } from '../../platform/outbox/outbox.writer';
+import { saleableProductSql } from '../products/products.repository';
 import { PlaceOrderDto } from './dto/place-order.dto';
 import { fingerprint } from './idempotency';
-
-export interface PlacedOrderLine {
-  productId: string;
-  sku: string;
-  name: string;
-  unitPrice: string;
-  quantity: number;
-  lineTotal: string;
-}
+import { OrderLine } from './order-line';
 
 export interface PlacedOrder {
   id: string;
@@ -24,7 +17,7 @@ export interface PlacedOrder {
   totalAmount: string;
   currency: string;
   paymentMethod: string;
-  items: PlacedOrderLine[];
+  items: OrderLine[];
   createdAt: string;
 }
 
@@ -41,9 +34,12 @@ const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
  * status-history row and the OrderCreated outbox event, and NOTIFY the relay. Nothing else is awaited —
  * no Redis — so orders are accepted while Redis is down.
  *
- * Products are looked up with one primary-key probe per line (the LATERAL subquery's LIMIT keeps it
- * from being flattened into a join that the prepared statement's generic plan, guessing 100 lines,
- * would answer with a sequential scan of the catalogue). No SQL comments inside: pgbench runs this text.
+ * The lines are priced from the products table inside this statement, which crosses a module boundary
+ * on purpose (the hot path stays one round trip): the products module owns that SQL (saleableProductSql),
+ * the currency table owns the conversion (convertedAmountSql); orders only embed them. Products are
+ * looked up with one primary-key probe per line (the LATERAL subquery's LIMIT keeps it from being
+ * flattened into a join that the prepared statement's generic plan, guessing 100 lines, would answer
+ * with a sequential scan of the catalogue). No SQL comments inside: pgbench runs this text.
  *
  * Idempotency rests on the unique (user_id, key) index. An advisory lock on (user, key), tried without
  * waiting, tells a duplicate that arrives while the first is still running (409) from one that arrives
@@ -55,13 +51,9 @@ WITH input AS (
   FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (product_id uuid, quantity int)) WITH ORDINALITY AS x(product_id, quantity, ord)
 ), priced AS (
   SELECT i.ord, p.id AS product_id, p.sku, p.name, i.quantity,
-         round(p.price * ($8::jsonb ->> p.currency)::numeric / ($8::jsonb ->> $3::text)::numeric, 2) AS unit_price
+         ${convertedAmountSql('p.price', 'p.currency', '$3::text', '$8::jsonb')} AS unit_price
   FROM input i
-  CROSS JOIN LATERAL (
-    SELECT id, sku, name, price, currency FROM products
-    WHERE id = i.product_id AND is_active AND deleted_at IS NULL
-    LIMIT 1
-  ) p
+  CROSS JOIN LATERAL (${saleableProductSql('i.product_id')}) p
 ), gate AS (
   SELECT gen_random_uuid() AS order_id,
          (SELECT count(*) FROM priced) = (SELECT count(*) FROM input) AS complete,

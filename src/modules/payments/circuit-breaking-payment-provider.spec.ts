@@ -1,10 +1,14 @@
 import { Registry } from 'prom-client';
-import { pollUntil } from '../../../test/support/poll-until';
+import { eventually } from '../../../test/support/eventually';
 import { mulberry32 } from '../../platform/random';
 import { CircuitBreakerMetrics } from './circuit-breaker.metrics';
 import { CircuitBreakingPaymentProvider } from './circuit-breaking-payment-provider';
 import { MockPaymentGateway } from './mock-payment-gateway';
-import { PaymentGatewayUnavailableError, TransientPaymentError } from './payment.errors';
+import {
+  PaymentGatewayUnavailableError,
+  RateLimitedPaymentError,
+  TransientPaymentError,
+} from './payment.errors';
 import { ChargeRequest } from './payment-provider';
 
 let counter = 0;
@@ -80,6 +84,40 @@ describe(CircuitBreakingPaymentProvider.name, () => {
     expect(gateway.chargesExecuted).toBe(executedBefore);
   });
 
+  it("does not open on the gateway's 429s: being too fast is ours to fix (the pacer), not an outage", async () => {
+    const limited = new MockPaymentGateway(
+      {
+        successRate: 1,
+        transientFailureRate: 0,
+        latencyMinMs: 0,
+        latencyMaxMs: 0,
+        slowLatencyMs: 300,
+        fraudLimitUsd: 1000,
+        dropResponseRate: 0,
+        ratePerSecond: 0.001,
+        burst: 1,
+        bankTransferSettleMs: 0,
+      },
+      { random: mulberry32(1), webhooks: { send: async () => undefined } },
+    );
+    const guarded = new CircuitBreakingPaymentProvider(limited, {
+      timeoutMs: 100,
+      errorThresholdPercent: 50,
+      resetTimeoutMs: 150,
+      volumeThreshold: 4,
+    });
+    try {
+      await guarded.charge(chargeOf());
+      for (let i = 0; i < 8; i++) {
+        await expect(guarded.charge(chargeOf())).rejects.toBeInstanceOf(RateLimitedPaymentError);
+      }
+      expect(guarded.state).toBe('closed');
+    } finally {
+      guarded.shutdown();
+      limited.close();
+    }
+  });
+
   it('counts timeouts as failures and reports them as transient', async () => {
     const slow = sut.charge(chargeOf('tok_slow'));
     await expect(slow).rejects.toMatchObject({ code: 'gateway_timeout' });
@@ -91,7 +129,7 @@ describe(CircuitBreakingPaymentProvider.name, () => {
       await sut.charge(chargeOf('tok_transient_2')).catch(() => undefined);
     }
     expect(sut.state).toBe('open');
-    await pollUntil(() => sut.state === 'half-open', { what: 'half-open' });
+    await eventually(() => sut.state === 'half-open', { what: 'half-open' });
     expect(await gauge()).toBe(1);
 
     await expect(sut.charge(chargeOf('tok_success'))).resolves.toMatchObject({ status: 'SUCCEEDED' });
@@ -109,7 +147,7 @@ describe(CircuitBreakingPaymentProvider.name, () => {
     for (let i = 0; i < 4; i++) {
       await sut.charge(chargeOf('tok_transient_2')).catch(() => undefined);
     }
-    await pollUntil(() => sut.state === 'half-open', { what: 'half-open' });
+    await eventually(() => sut.state === 'half-open', { what: 'half-open' });
     await expect(sut.charge(chargeOf('tok_transient_2'))).rejects.toBeInstanceOf(TransientPaymentError);
     expect(sut.state).toBe('open');
   });

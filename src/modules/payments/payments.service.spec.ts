@@ -1,5 +1,5 @@
 import { createOrder } from '../../../test/factories/order.factory';
-import { pollUntil } from '../../../test/support/poll-until';
+import { eventually } from '../../../test/support/eventually';
 import { startTestApp, TestApp } from '../../../test/support/test-app';
 import { MockPaymentGateway } from './mock-payment-gateway';
 import {
@@ -110,7 +110,7 @@ describe(PaymentsService.name, () => {
       expect(pending).toMatchObject({ status: 'PENDING', providerReference: expect.stringMatching(/^ch_/) });
       expect(await sut.chargeOrder(o)).toEqual(pending);
 
-      await pollUntil(
+      await eventually(
         async () => (await gateway.getPayment(pending.providerReference!))?.status === 'SUCCEEDED',
       );
       const settled = await sut.reconcileCharge(o.id);

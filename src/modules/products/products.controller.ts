@@ -24,7 +24,8 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Page } from '../../platform/http/pagination';
-import { AuthenticatedUser, CurrentUser, Public, Roles } from '../auth/auth.decorators';
+import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
+import { Public, Roles } from '../../platform/http/access.decorators';
 import {
   CreateProductDto,
   ListProductsQueryDto,

@@ -54,6 +54,18 @@ const SORT_COLUMNS: Record<SortField, string> = { name: 'name', price: 'price', 
 /** Visible in the public catalogue; the partial indexes of the listing carry the same predicate. */
 const LISTED = 'is_active AND deleted_at IS NULL';
 
+/**
+ * The product an order line is priced from, as SQL for orders' accept statement (PLACE_ORDER_SQL):
+ * products own which products are for sale and the columns pricing reads; orders embed this text
+ * rather than call this repository so that accepting an order stays one statement, one round trip.
+ * LIMIT 1 keeps the planner from flattening the caller's LATERAL join into a scan of the catalogue.
+ */
+export function saleableProductSql(productId: string): string {
+  return `SELECT id, sku, name, price, currency FROM products
+    WHERE id = ${productId} AND ${LISTED}
+    LIMIT 1`;
+}
+
 const toProduct = (row: ProductRow): Product => ({
   id: row.id,
   sku: row.sku,

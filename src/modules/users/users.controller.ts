@@ -27,7 +27,8 @@ import {
 } from '@nestjs/swagger';
 import { Page } from '../../platform/http/pagination';
 import { ProblemDetailsDto } from '../../platform/http/problem-details.dto';
-import { AuthenticatedUser, CurrentUser, Roles } from '../auth/auth.decorators';
+import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
+import { Roles } from '../../platform/http/access.decorators';
 import {
   CreateUserDto,
   ListUsersQueryDto,

@@ -13,7 +13,7 @@ import {
 import { PageMetaDto, PaginationQueryDto } from '../../platform/http/pagination';
 import { IsOmittable } from '../../platform/http/validation';
 import { IsNormalizedEmail, MeetsPasswordPolicy } from '../auth/credential-rules';
-import { USER_ROLES, UserRole } from '../auth/auth.decorators';
+import { USER_ROLES, UserRole } from '../../platform/http/access.decorators';
 import { USER_SORT_COLUMNS, UserRecord, UserSortField } from './users.repository';
 
 export const LANGUAGES = ['en', 'es'] as const;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ReadReplicas } from '../../platform/database/read-replicas';
 import { DataSource, EntityManager } from 'typeorm';
-import { UserRole } from '../auth/auth.decorators';
+import { UserRole } from '../../platform/http/access.decorators';
 
 /** A user as the application sees it. The password hash is deliberately not part of it. */
 export interface UserRecord {
@@ -16,6 +16,8 @@ export interface UserRecord {
   lastLoginAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Signed into access tokens; raised by "log out everywhere" (never shown to clients). */
+  tokenVersion: number;
 }
 
 export interface UserCredentials {
@@ -62,7 +64,7 @@ export interface UserListFilter {
 
 const COLUMNS = `id, email, first_name AS "firstName", last_name AS "lastName", role, is_active AS "isActive",
   phone, preferred_language AS "preferredLanguage", last_login_at AS "lastLoginAt",
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+  created_at AS "createdAt", updated_at AS "updatedAt", token_version AS "tokenVersion"`;
 
 const CHANGE_COLUMNS: Record<keyof UserChanges, string> = {
   email: 'email',
@@ -183,6 +185,21 @@ export class UsersRepository {
       params,
     );
     return rows[0][0];
+  }
+
+  /**
+   * Serialises every change that could take away an active admin (demote, deactivate, delete) until
+   * the transaction ends, so two admins demoting each other cannot both see the other still active.
+   */
+  async lockAdminRoster(tx: EntityManager): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('users:active-admins', 0))`);
+  }
+
+  async countActiveAdmins(tx: EntityManager): Promise<number> {
+    const [{ count }] = await tx.query<[{ count: number }]>(
+      `SELECT count(*)::int AS count FROM users WHERE role = 'admin' AND is_active AND deleted_at IS NULL`,
+    );
+    return count;
   }
 
   /** Marks the user deleted and inactive; their orders keep pointing at the row. False when already gone. */

@@ -10,7 +10,7 @@ import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
-import { Public, Roles } from '../../modules/auth/auth.decorators';
+import { Public, Roles } from '../http/access.decorators';
 import { HealthCheckRegistry } from './health-check.registry';
 import { HealthIndicators } from './health.indicators';
 

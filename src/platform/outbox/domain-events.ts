@@ -1,3 +1,5 @@
+import { NotificationPriority } from '../queue/job-priority';
+
 /**
  * The domain events that cross process boundaries through the outbox: facts in the past tense, each
  * with a schema version. A consumer of an older version reads it through `upcast` (outbox relay), so
@@ -5,10 +7,6 @@
  */
 export interface DomainEventPayloads {
   OrderCreated: { orderId: string; userId: string };
-  OrderConfirmed: { orderId: string; userId: string };
-  OrderCancelled: { orderId: string; userId: string; reason: string };
-  OrderFailed: { orderId: string; userId: string; reason: string };
-  InventoryReserved: { orderId: string; reservationIds: string[] };
   PaymentRequested: { orderId: string; amount: string; currency: string; method: string };
   PaymentProcessed: {
     orderId: string;
@@ -17,7 +15,7 @@ export interface DomainEventPayloads {
     failureCode?: string;
   };
   UserRegistered: { userId: string; email: string; firstName: string; language: string };
-  NotificationRequested: { notificationId: string; priority?: 'critical' | 'normal' | 'marketing' };
+  NotificationRequested: { notificationId: string; priority?: NotificationPriority };
   RefundRequested: { orderId: string; reason: string };
   RefundProcessed: { orderId: string; status: 'SUCCEEDED' | 'FAILED' | 'NOTHING_TO_REFUND' };
   OrderCancellationRequested: { orderId: string; reason: string };
@@ -28,10 +26,6 @@ export type DomainEventType = keyof DomainEventPayloads;
 /** The current schema version of each event; bump it together with an upcaster for the old one. */
 export const EVENT_SCHEMA_VERSIONS: Record<DomainEventType, number> = {
   OrderCreated: 1,
-  OrderConfirmed: 1,
-  OrderCancelled: 1,
-  OrderFailed: 1,
-  InventoryReserved: 1,
   PaymentRequested: 1,
   PaymentProcessed: 1,
   UserRegistered: 1,
@@ -43,7 +37,7 @@ export const EVENT_SCHEMA_VERSIONS: Record<DomainEventType, number> = {
 
 export interface NewDomainEvent<T extends DomainEventType = DomainEventType> {
   type: T;
-  aggregateType: 'order' | 'user' | 'payment' | 'notification' | 'inventory';
+  aggregateType: 'order' | 'user' | 'notification';
   aggregateId: string;
   payload: DomainEventPayloads[T];
 }

@@ -1,7 +1,7 @@
 import { BulkJobOptions } from 'bullmq';
 import { JobNameOf } from '../queue/job-handler.decorator';
 import { JOBS, QUEUES, QueueName } from '../queue/queue-names';
-import { notificationJobPriority } from '../../modules/notifications/notification-priority';
+import { notificationJobPriority } from '../queue/job-priority';
 import { DomainEventPayloads, DomainEventType } from './domain-events';
 
 type RouteOptions = Omit<BulkJobOptions, 'jobId'>;

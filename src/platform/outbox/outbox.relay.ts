@@ -6,6 +6,7 @@ import { InjectConfig } from '../../config/config.module';
 import { runsWorkers } from '../../config/roles';
 import { runWithContext } from '../http/request-context';
 import { MetricsService } from '../metrics/metrics.service';
+import { PeriodicTask } from '../scheduling/periodic-task';
 import { OutboxListener } from './outbox.listener';
 import { OutboxPublisher } from './outbox.publisher';
 import { OutboxStore } from './outbox.store';
@@ -31,7 +32,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private loop?: Promise<void>;
   private wakeUp?: () => void;
   private wakeRequested = false;
-  private timers: NodeJS.Timeout[] = [];
+  private housekeeping: PeriodicTask[] = [];
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -93,17 +94,13 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.running = true;
     this.listener.start();
     this.loop = this.run();
-    const every = (ms: number, fn: () => Promise<unknown>): void => {
-      const timer = setInterval(
-        () =>
-          void fn().catch((e: Error) => this.logger.warn({ err: e.message }, 'outbox housekeeping failed')),
-        ms,
-      );
-      timer.unref();
-      this.timers.push(timer);
-    };
-    every(this.config.queue.metricsIntervalMs, () => this.sampleBacklog());
-    every(this.config.outbox.pruneIntervalMs, () => this.prune());
+    const every = (name: string, intervalMs: number, run: () => Promise<unknown>) =>
+      new PeriodicTask({ name, intervalMs, run, logger: this.logger });
+    this.housekeeping = [
+      every('outbox backlog sample', this.config.queue.metricsIntervalMs, () => this.sampleBacklog()),
+      every('outbox pruning', this.config.outbox.pruneIntervalMs, () => this.prune()),
+    ];
+    this.housekeeping.forEach((task) => task.start());
   }
 
   /** Stops claiming, lets the batch in flight finish (publish + commit), then closes the LISTEN connection. */
@@ -112,10 +109,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       return;
     }
     this.running = false;
-    this.timers.forEach((t) => clearInterval(t));
-    this.timers = [];
     this.wake();
-    await this.loop;
+    await Promise.all([this.loop, ...this.housekeeping.map((task) => task.stop())]);
+    this.housekeeping = [];
     await this.listener.stop();
   }
 

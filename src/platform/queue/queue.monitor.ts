@@ -5,6 +5,7 @@ import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
 import { HealthCheckRegistry } from '../health/health-check.registry';
 import { MetricsService } from '../metrics/metrics.service';
+import { PeriodicTask } from '../scheduling/periodic-task';
 import { DeadLetterStore } from './dead-letter.store';
 import { QueueRegistry } from './queue.registry';
 import { withTimeout } from './with-timeout';
@@ -22,7 +23,7 @@ export class QueueMonitor implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(QueueMonitor.name);
   private readonly jobCounts: Gauge<'queue' | 'state'>;
   private readonly openDeadLetters: Gauge<'queue'>;
-  private timer?: NodeJS.Timeout;
+  private sampling?: PeriodicTask;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -52,12 +53,17 @@ export class QueueMonitor implements OnModuleInit, OnApplicationShutdown {
       this.registry.register(`queue:${queue.name}`, () => this.queueDetail(queue.name));
     }
     // Every role samples: the API's /metrics shows queue depth even when workers are scraped separately.
-    this.timer = setInterval(() => void this.sample(), this.config.queue.metricsIntervalMs);
-    this.timer.unref();
+    this.sampling = new PeriodicTask({
+      name: 'queue sampling',
+      intervalMs: this.config.queue.metricsIntervalMs,
+      run: () => this.sample(),
+      logger: this.logger,
+    });
+    this.sampling.start();
   }
 
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
+  async onApplicationShutdown(): Promise<void> {
+    await this.sampling?.stop();
   }
 
   async reachable(): Promise<HealthIndicatorResult> {
