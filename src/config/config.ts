@@ -20,7 +20,15 @@ export interface AppConfig {
     corsOrigins: string[] | true;
     trustProxy: boolean;
   };
-  database: { url: string; poolSize: number };
+  database: {
+    url: string;
+    /** Session connection to the primary (LISTEN, advisory locks, CREATE DATABASE); defaults to `url`. */
+    directUrl: string;
+    poolSize: number;
+    preparedStatements: boolean;
+    replicaUrls: string[];
+    replicaMaxLagMs: number;
+  };
   redis: RedisConfig;
   queue: {
     prefix: string;
@@ -242,6 +250,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
   }
 
+  const replicaUrls = (v.DATABASE_REPLICA_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const replica of replicaUrls) {
+    let protocol = '';
+    try {
+      protocol = new URL(replica).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+      problems.push(
+        `DATABASE_REPLICA_URLS must be comma-separated postgres:// URLs (got "${redactUrl(replica)}")`,
+      );
+    }
+  }
+
   const corsRaw = v.CORS_ORIGINS ?? (production ? '' : '*');
   const corsOrigins: string[] | true =
     corsRaw === '*'
@@ -262,7 +288,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       corsOrigins,
       trustProxy: v.TRUST_PROXY,
     },
-    database: { url: v.DATABASE_URL, poolSize: v.DATABASE_POOL_SIZE },
+    database: {
+      url: v.DATABASE_URL,
+      directUrl: directUrlOf(v.DATABASE_DIRECT_URL, v.DATABASE_URL),
+      poolSize: v.DATABASE_POOL_SIZE,
+      preparedStatements: v.DATABASE_PREPARED_STATEMENTS,
+      replicaUrls,
+      replicaMaxLagMs: v.DATABASE_REPLICA_MAX_LAG_MS,
+    },
     redis: readRedisConfig(env, v, problems),
     queue: {
       prefix: v.QUEUE_PREFIX,
@@ -386,6 +419,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigValidationError(problems);
   }
   return config;
+}
+
+/**
+ * DATABASE_DIRECT_URL, with DATABASE_URL's database when it names none: one direct server URL then
+ * serves every database the pooler fronts (and every test database).
+ */
+function directUrlOf(direct: string | undefined, url: string): string {
+  if (direct === undefined) {
+    return url;
+  }
+  const parsed = new URL(direct);
+  if (parsed.pathname === '' || parsed.pathname === '/') {
+    parsed.pathname = new URL(url).pathname;
+  }
+  return parsed.toString();
 }
 
 /**

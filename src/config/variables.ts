@@ -167,6 +167,32 @@ export const VARIABLES = {
     max: 200,
     description: 'Connections per process.',
   }),
+  DATABASE_DIRECT_URL: optionalUrl({
+    group: POSTGRES,
+    protocols: ['postgres:', 'postgresql:'],
+    defaultText: '`DATABASE_URL`',
+    description:
+      "A session connection straight to the primary, for what transaction pooling breaks: the outbox relay's `LISTEN`, the migration advisory lock and creating the database. Set it when `DATABASE_URL` points at PgBouncer in transaction mode; without a database name, `DATABASE_URL`'s is used.",
+  }),
+  DATABASE_PREPARED_STATEMENTS: boolean({
+    group: POSTGRES,
+    default: true,
+    description:
+      'Run the hot-path statements as named prepared statements (parsed and planned once per connection). Set `false` behind PgBouncer before 1.21 in transaction mode, which cannot keep them.',
+  }),
+  DATABASE_REPLICA_URLS: optionalString({
+    group: POSTGRES,
+    defaultText: 'unset (no replicas)',
+    description:
+      'Comma-separated `postgres://` URLs of streaming read replicas. Stale-tolerant reads (catalogue, admin lists, order lists, the saga timeline) go to one of them; the primary answers when none is fresh enough.',
+  }),
+  DATABASE_REPLICA_MAX_LAG_MS: integer({
+    group: POSTGRES,
+    default: 1000,
+    min: 0,
+    max: 3_600_000,
+    description: 'A replica whose replay lags the primary by more than this (or that is down) is skipped.',
+  }),
 
   REDIS_URL: url({
     group: REDIS,

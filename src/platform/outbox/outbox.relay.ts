@@ -41,7 +41,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly publisher: OutboxPublisher,
     metrics: MetricsService,
   ) {
-    this.listener = new OutboxListener(config.database.url, OUTBOX_CHANNEL, () => this.wake());
+    // LISTEN needs a session of its own: through a transaction pooler it would never hear a NOTIFY.
+    this.listener = new OutboxListener(config.database.directUrl, OUTBOX_CHANNEL, () => this.wake());
     const registers = [metrics.registry];
     this.lag = new Histogram({
       name: 'aop_outbox_relay_lag_seconds',

@@ -36,17 +36,19 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /** Makes sure the database exists (creating it when missing). Returns whether it was created. */
 export async function checkPostgres(config: AppConfig): Promise<boolean> {
-  const url = redactUrl(config.database.url);
+  // Direct: a pooler serves only the databases it is configured with, not the maintenance one.
+  const url = redactUrl(config.database.directUrl);
+  const variable = config.database.directUrl === config.database.url ? 'DATABASE_URL' : 'DATABASE_DIRECT_URL';
   try {
     return await withDeadline(
-      ensureDatabaseExists(config.database.url, config.startup.connectTimeoutMs),
+      ensureDatabaseExists(config.database.directUrl, config.startup.connectTimeoutMs),
       config.startup.connectTimeoutMs + 500,
     );
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === '28P01' || code === '28000') {
       throw new StartupError(
-        `PostgreSQL at ${url} refused the login (${reasonOf(error)}): check the user and password in DATABASE_URL.`,
+        `PostgreSQL at ${url} refused the login (${reasonOf(error)}): check the user and password in ${variable}.`,
       );
     }
     if (code !== undefined && !UNREACHABLE.has(code)) {
@@ -55,7 +57,7 @@ export async function checkPostgres(config: AppConfig): Promise<boolean> {
       );
     }
     throw new StartupError(
-      `PostgreSQL is unreachable at ${url} (${reasonOf(error)}). Start it (e.g. \`pg_ctlcluster 15 main start\` or \`docker compose up -d postgres\`) or point DATABASE_URL at a running server.`,
+      `PostgreSQL is unreachable at ${url} (${reasonOf(error)}). Start it (e.g. \`pg_ctlcluster 15 main start\` or \`docker compose up -d postgres\`) or point ${variable} at a running server.`,
     );
   }
 }
