@@ -280,7 +280,7 @@ describe('Auth', () => {
       await sut
         .http()
         .post('/api/v1/auth/logout')
-        .set('authorization', `Bearer ${sut.tokenFor(attacker)}`)
+        .set('authorization', `Bearer ${await sut.tokenFor(attacker)}`)
         .send({ refreshToken: victimSession.refreshToken })
         .expect(204);
       await sut
@@ -328,7 +328,7 @@ describe('Auth', () => {
 
     it('refuses a token whose payload was changed (role raised to admin)', async () => {
       const user = await createUser(sut.dataSource);
-      const [header, payload, signature] = sut.tokenFor(user).split('.');
+      const [header, payload, signature] = (await sut.tokenFor(user)).split('.');
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
       const forged = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url');
       await profile(`${header}.${payload}.${signature}`).expect(200);
