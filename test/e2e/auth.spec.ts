@@ -168,9 +168,7 @@ describe('Auth', () => {
       // The user first, and the 20 failures at once: one after another they can outlast the 2 s window
       // on a loaded machine (each runs a password hash), and the throttle rightly forgets the first ones.
       const user = await createUser(sut.dataSource);
-      await Promise.all(
-        Array.from({ length: 20 }, () => login(uniqueEmail(), 'Wrong1234', ip).expect(401)),
-      );
+      await Promise.all(Array.from({ length: 20 }, () => login(uniqueEmail(), 'Wrong1234', ip).expect(401)));
       const res = await login(user.email, user.password, ip).expect(429);
       expect(res.headers['retry-after']).toBeDefined();
       await login(user.email, user.password, uniqueIp()).expect(200);

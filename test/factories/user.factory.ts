@@ -65,7 +65,8 @@ export async function createUser(dataSource: DataSource, overrides: UserOverride
 
 /** Anything that mints access tokens: the TestApp (`sut`) or the TokenService itself. */
 export type TokenMinter =
-  { tokenFor(user: AuthenticatedUser): Promise<string> } | { signAccessToken(user: AuthenticatedUser): string };
+  | { tokenFor(user: AuthenticatedUser): Promise<string> }
+  | { signAccessToken(user: AuthenticatedUser): string };
 
 export async function accessTokenFor(minter: TokenMinter, user: AuthenticatedUser): Promise<string> {
   const claims = { id: user.id, email: user.email, role: user.role };
