@@ -9,6 +9,8 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
+# Production refuses to start without JWT_SECRET, ADMIN_PASSWORD, PAYMENT_WEBHOOK_SECRET and METRICS_TOKEN
+# (and with their published development defaults): pass them at run time, never bake them in here.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000

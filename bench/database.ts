@@ -56,7 +56,16 @@ export class BenchDatabase {
     this.pool.on('error', () => undefined);
   }
 
-  static async create(name: string, users: number, products: number): Promise<BenchDatabase> {
+  /**
+   * `history: false` is a new install: migrated, with the catalogue and customers, but no past orders
+   * and never analysed, which is what a shop's first orders meet.
+   */
+  static async create(
+    name: string,
+    users: number,
+    products: number,
+    options: { history: boolean } = { history: true },
+  ): Promise<BenchDatabase> {
     await ensureDatabaseExists(`${SERVER_URL}/${name}`, 5000);
     const config = loadConfig({ DATABASE_URL: `${SERVER_URL}/${name}`, SEED_DEMO: 'false' });
     const dataSource = await createDataSource(
@@ -70,12 +79,12 @@ export class BenchDatabase {
       await dataSource.destroy();
     }
     const db = new BenchDatabase(name);
-    await db.seed(users, products);
+    await db.seed(users, products, options.history);
     return db;
   }
 
   /** Products with ample stock that arrives through the ledger, and customers sharing one argon2 hash. */
-  private async seed(users: number, products: number): Promise<void> {
+  private async seed(users: number, products: number, history: boolean): Promise<void> {
     const passwordHash = await hashPassword(BENCH_PASSWORD);
     await this.pool.query(
       `WITH created AS (
@@ -97,8 +106,10 @@ export class BenchDatabase {
        FROM generate_series(1, $2::int) n`,
       [USER_ID_PREFIX, users, passwordHash],
     );
-    await this.seedHistory(users, products);
-    await this.pool.query('ANALYZE');
+    if (history) {
+      await this.seedHistory(users, products);
+      await this.pool.query('ANALYZE');
+    }
   }
 
   /**
@@ -264,6 +275,14 @@ export class BenchDatabase {
       allEventsLagMs: all.l ? { p50: all.l[0], p99: all.l[1], n: all.n } : null,
       deadLetters: dead.n,
     };
+  }
+
+  /** Backend pids of this database's connections (the service's pools and LISTEN connections). */
+  async backendPids(): Promise<number[]> {
+    const rows = await this.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name NOT LIKE 'aop-bench%'`,
+    );
+    return rows.map((r) => r.pid);
   }
 
   /** Transactions committed or rolled back in this database so far (every statement outside one counts). */

@@ -16,6 +16,9 @@ export interface ProbeSummary {
   rssEndMiB: number | null;
 }
 
+/** The METRICS_TOKEN the bench gives its production-mode processes (required there). */
+export const BENCH_METRICS_TOKEN = 'bench-metrics-token-not-secret';
+
 const METRICS = {
   lag: 'nodejs_eventloop_lag_p99_seconds',
   waiting: 'aop_db_pool_waiting_requests',
@@ -71,7 +74,10 @@ export class MetricsProbe {
 
   private async scrape(record: boolean): Promise<void> {
     try {
-      const response = await fetch(`${this.baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+      const response = await fetch(`${this.baseUrl}/metrics`, {
+        headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` },
+        signal: AbortSignal.timeout(5000),
+      });
       const text = await response.text();
       if (!record) {
         return;
@@ -92,4 +98,38 @@ export class MetricsProbe {
       // A missed sample under load is itself information; the summary's sample count shows it.
     }
   }
+}
+
+export interface PaymentCounters {
+  /** Payment jobs that failed and will run again (an attempt spent). */
+  retried: number;
+  /** Payment jobs put back without spending an attempt (open circuit, or a pacing wait too long). */
+  delayed: number;
+  /** Gateway calls answered 429. */
+  rateLimited: number;
+}
+
+/** Sums the payment counters of every process serving /metrics at these URLs (missing ones count 0). */
+export async function scrapePaymentCounters(urls: string[]): Promise<PaymentCounters> {
+  const total: PaymentCounters = { retried: 0, delayed: 0, rateLimited: 0 };
+  for (const url of urls) {
+    try {
+      const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+      for (const line of text.split('\n')) {
+        const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+        if (line.startsWith('aop_jobs_total{') && line.includes('queue="payment-processing"')) {
+          if (line.includes('outcome="retried"')) {
+            total.retried += value;
+          } else if (line.includes('outcome="delayed"')) {
+            total.delayed += value;
+          }
+        } else if (line.startsWith('aop_payment_gateway_rate_limited_total ')) {
+          total.rateLimited += value;
+        }
+      }
+    } catch {
+      // A process that does not answer adds nothing; the figures say "at least".
+    }
+  }
+  return total;
 }

@@ -9,8 +9,18 @@ export interface BenchOptions {
   all: boolean;
   /** Orders of the end-to-end burst. */
   orders: number;
-  /** Orders per second of the steady end-to-end run. */
-  rate: number;
+  /** Offered rates (orders/s) of the steady end-to-end runs, one row each. */
+  rates: number[];
+  /** Requests per second of the open-loop POST /orders phase. */
+  openLoopRate: number;
+  /** Orders of the burst through a paced or slow gateway (the `pacing` and `gateway` phases). */
+  gatewayOrders: number;
+  /** The 5-minute memory run: POST /orders and a steady end-to-end run of `duration` s each, to memory-5min.json. */
+  memory: boolean;
+  /** Use the machine's Redis on 6379 instead of one of the bench's own (whose CPU and commands are ours alone). */
+  sharedRedis: boolean;
+  /** Count PostgreSQL round trips through a proxy in the bench process (on by default). */
+  roundTrips: boolean;
   users: number;
   products: number;
   apiPoolSize: number;
@@ -32,7 +42,18 @@ export interface BenchOptions {
   phases: Set<Phase>;
 }
 
-export const PHASES = ['pgbench', 'post', 'get', 'e2e'] as const;
+export const PHASES = [
+  'pgbench',
+  'post',
+  'open-loop',
+  'get',
+  'e2e',
+  'steady',
+  'pacing',
+  'gateway',
+  'fresh',
+  'all',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 const HELP = `npm run bench -- [options]
@@ -41,7 +62,13 @@ const HELP = `npm run bench -- [options]
   --workers <n[,m]>     end-to-end runs with n (and m) worker processes (default 1,2; quick 1)
   --all                 run the service as one ROLE=all process
   --orders <n>          orders of the end-to-end burst (default 5000, quick 500)
-  --rate <n>            orders/s of the steady end-to-end run (default 200)
+  --rates <n[,m…]>      offered orders/s of the steady end-to-end runs (default 200,300,400; quick 200)
+  --open-loop-rate <n>  requests/s of the open-loop POST /orders phase (default 800)
+  --gateway-orders <n>  orders of the burst through the paced / default mock gateway (default 3000, quick 300)
+  --memory              the 5-minute memory run: POST /orders (64 conn) and steady 200/s end to end, 300 s each,
+                        written to bench/results/memory-5min.json (commit it)
+  --shared-redis        use the machine's Redis (6379) instead of a redis-server of the bench's own
+  --no-round-trips      do not count PostgreSQL round trips (no proxy between the service and PostgreSQL)
   --settle-timeout <s>  longest wait for the end-to-end orders to settle (default 45 burst / 20 steady)
   --users <n>           benchmark users (default 500)
   --products <n>        benchmark products (default 1000)
@@ -49,6 +76,9 @@ const HELP = `npm run bench -- [options]
   --worker-pool <n>     DATABASE_POOL_SIZE of each worker (default 16)
   --pgbench-clients <n> pgbench clients (default 32)
   --only <phases>       comma-separated subset of ${PHASES.join(',')}
+Every figure runs with production defaults (LOG_LEVEL=info, the per-user rate limit on, the mock gateway's
+latency, limit and outcome rates) unless its row says what it lifts: "gateway latency 0" figures (e2e, steady,
+fresh, all) use a mock that answers at once and always succeeds, with gateway and queue limits lifted.
   --env KEY=VALUE       extra environment for the service (repeatable)
   --cpu-prof            write CPU profiles of the service processes to bench/results/profiles/
   --port <n>            first port to use (default 3200)
@@ -64,7 +94,12 @@ export function parseOptions(argv: string[]): BenchOptions {
     workers: quick ? [1] : [1, 2],
     all: false,
     orders: quick ? 500 : 5000,
-    rate: 200,
+    rates: quick ? [200] : [200, 300, 400],
+    openLoopRate: 800,
+    gatewayOrders: quick ? 300 : 3000,
+    memory: false,
+    sharedRedis: false,
+    roundTrips: true,
     users: 500,
     products: 1000,
     apiPoolSize: 16,
@@ -111,7 +146,23 @@ export function parseOptions(argv: string[]): BenchOptions {
         options.orders = positive(flag, next());
         break;
       case '--rate':
-        options.rate = positive(flag, next());
+      case '--rates':
+        options.rates = (next() ?? '').split(',').map((r) => positive(flag, r));
+        break;
+      case '--open-loop-rate':
+        options.openLoopRate = positive(flag, next());
+        break;
+      case '--gateway-orders':
+        options.gatewayOrders = positive(flag, next());
+        break;
+      case '--memory':
+        options.memory = true;
+        break;
+      case '--shared-redis':
+        options.sharedRedis = true;
+        break;
+      case '--no-round-trips':
+        options.roundTrips = false;
         break;
       case '--users':
         options.users = positive(flag, next());
@@ -169,6 +220,13 @@ export function parseOptions(argv: string[]): BenchOptions {
       default:
         throw new Error(`unknown option ${flag}\n${HELP}`);
     }
+  }
+  if (options.memory) {
+    // Five minutes of each; the other phases say nothing about growth.
+    options.duration = argv.includes('--duration') ? options.duration : 300;
+    options.rates = argv.some((a) => a === '--rates' || a === '--rate') ? options.rates : [200];
+    options.phases = new Set<Phase>(['post', 'steady']);
+    options.label ??= 'memory-5min';
   }
   return options;
 }

@@ -6,6 +6,10 @@ import { ProcessMemory } from './service';
 
 export interface HttpPhaseResult {
   name: string;
+  /** What the figure runs with (production defaults unless it says otherwise). */
+  settings?: string;
+  /** Open-loop phases: the offered rate (requests leave on schedule, answered or not). */
+  offeredRate?: number;
   load: LoadResult;
   api: ProbeSummary;
   /** CPU time the api process spent per request: robust to the noise of a shared machine. */
@@ -58,8 +62,11 @@ export function renderTable(results: BenchResults): string {
   }
   for (const h of results.http) {
     const l = h.load;
+    const shape = h.offeredRate
+      ? `open loop, ${h.offeredRate} req/s offered`
+      : `${l.connections} connections`;
     rows.push([
-      `${h.name}, ${l.connections} connections`,
+      `${h.name}, ${shape}${h.settings ? ` [${h.settings}]` : ''}`,
       `${f0(l.rps)} req/s`,
       ratio(l.rps),
       `${ms(l.latencyMs.p50)} / ${ms(l.latencyMs.p95)} / ${ms(l.latencyMs.p99)}`,
@@ -83,6 +90,17 @@ export function renderTable(results: BenchResults): string {
   const padded = rows.map((r) => [...r, ...Array<string>(Math.max(0, header.length - r.length)).fill('')]);
   const lines = [header, header.map(() => '---'), ...padded].map((r) => `| ${r.join(' | ')} |`);
   const memory = results.memory.map((m) => `${m.process} ${f0(m.peakRssMiB)} MiB`).join(', ');
+  const e2eGrowth = results.endToEnd.flatMap((run) =>
+    phasesOf(run)
+      .filter(({ phase }) => phase.submit.seconds >= 120)
+      .map(
+        ({ name, phase }) =>
+          `E2E ${run.label}, ${name}: api ${f0(phase.api.rssStartMiB)} → ${f0(phase.api.rssEndMiB)} MiB` +
+          phase.workers
+            .map((w, i) => `, worker ${i + 1} ${f0(w.rssStartMiB)} → ${f0(w.rssEndMiB)} MiB`)
+            .join(''),
+      ),
+  );
   // Growth over the HTTP phases: the api's RSS in their first and last minute (meaningful for long phases).
   const growth = results.http
     .filter((h) => h.load.seconds >= 120)
@@ -96,9 +114,81 @@ export function renderTable(results: BenchResults): string {
     '',
     `Peak RSS (VmHWM): ${memory || '–'}`,
     ...growth.map((g) => `api RSS, median: ${g}`),
+    ...e2eGrowth.map((g) => `RSS, median of the first → last minute: ${g}`),
+    '',
+    renderCostTable(results),
     ...results.notes.map((n) => `Note: ${n}`),
   ].join('\n');
 }
+
+/** Every end-to-end phase of a run with its printed name (older results hold one steady object). */
+function phasesOf(run: EndToEndRun): { name: string; phase: EndToEndPhase }[] {
+  const phases: { name: string; phase: EndToEndPhase }[] = [];
+  if (run.atRest) {
+    phases.push({
+      name: `at rest (${run.atRest.submit.requests} orders at ${run.atRest.rate}/s)`,
+      phase: run.atRest,
+    });
+  }
+  if (run.burst) {
+    phases.push({ name: `burst of ${run.burst.submit.requests} (64 conn)`, phase: run.burst });
+  }
+  const steady = run.steady === undefined ? [] : Array.isArray(run.steady) ? run.steady : [run.steady];
+  for (const p of steady) {
+    phases.push({ name: `steady ${p.rate}/s for ${f0(p.submit.seconds)} s`, phase: p });
+  }
+  return phases;
+}
+
+/**
+ * What one order costs, per end-to-end phase: CPU ms of each process kind and the work it asks of
+ * PostgreSQL and Redis. CPU on a shared machine is far less noisy than throughput, but "PostgreSQL,
+ * all" counts every postgres process on the machine (other users included); "our backends" counts
+ * only this database's connections (no WAL writer or checkpointer).
+ */
+export function renderCostTable(results: BenchResults): string {
+  const header = [
+    'per settled order',
+    'api CPU ms',
+    'worker CPU ms',
+    'PostgreSQL CPU ms (our backends / all)',
+    'Redis CPU ms',
+    'total CPU ms',
+    'transactions',
+    'round trips',
+    'Redis commands',
+    'payment jobs retried / put back; gateway 429s (phase total)',
+  ];
+  const rows = results.endToEnd.flatMap((run) =>
+    phasesOf(run).map(({ name, phase }) => {
+      const c = phase.cpuMsPerOrder;
+      const total = [c.api, c.workers, c.postgresBackends ?? c.postgres, c.redis].reduce<number | null>(
+        (sum, v) => (sum === null || v === null || v === undefined ? sum : sum + v),
+        0,
+      );
+      return [
+        `${run.label}, ${name}`,
+        ms2(c.api),
+        ms2(c.workers),
+        `${ms2(c.postgresBackends)} / ${ms2(c.postgres)}`,
+        ms2(c.redis),
+        ms2(total),
+        f1(phase.transactionsPerOrder),
+        f1(phase.roundTripsPerOrder),
+        f1(phase.redisCommandsPerOrder),
+        phase.payments
+          ? `${phase.payments.retried} / ${phase.payments.delayed}; ${phase.payments.rateLimited}`
+          : '–',
+      ];
+    }),
+  );
+  if (rows.length === 0) {
+    return '';
+  }
+  return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+const ms2 = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : n.toFixed(2));
 
 const loopLag = (p: EndToEndPhase): string => {
   const workers = p.workers.map((w) => ms(w.eventLoopP99MaxMs)).join(', ');
@@ -132,7 +222,7 @@ function endToEndRows(run: EndToEndRun, ratio: (v: number | null | undefined) =>
   };
   const rowsOf = (name: string, p: EndToEndPhase, compare: boolean): string[][] => [
     [
-      `E2E ${run.label}, ${name}: accepted by the API`,
+      `E2E ${run.label}, ${name}: accepted by the API${run.settings ? ` [${run.settings}]` : ''}`,
       `${f0(p.submit.rps)} orders/s`,
       compare ? ratio(p.submit.rps) : '',
       `${ms(p.submit.latencyMs.p50)} / ${ms(p.submit.latencyMs.p95)} / ${ms(p.submit.latencyMs.p99)}`,
@@ -150,22 +240,9 @@ function endToEndRows(run: EndToEndRun, ratio: (v: number | null | undefined) =>
       cpuPerOrder(p),
     ],
   ];
-  const rows = rowsOf(
-    `at rest (${run.atRest.submit.requests} orders at ${run.atRest.rate}/s)`,
-    run.atRest,
-    false,
-  );
-  if (run.burst) {
-    rows.push(...rowsOf(`burst of ${run.burst.submit.requests} (64 conn)`, run.burst, true));
-  }
-  if (run.steady) {
-    rows.push(
-      ...rowsOf(
-        `steady ${run.steady.rate}/s for ${f0(run.steady.submit.seconds)} s (32 conn)`,
-        run.steady,
-        false,
-      ),
-    );
+  const rows: string[][] = [];
+  for (const { name, phase } of phasesOf(run)) {
+    rows.push(...rowsOf(name, phase, run.burst === phase));
   }
   return rows;
 }

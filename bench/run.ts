@@ -10,12 +10,15 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { BenchDatabase } from './database';
-import { runEndToEnd } from './e2e';
+import { CounterReading, CpuReading, runEndToEnd } from './e2e';
+import { runOpenLoop } from './open-loop';
+import { OwnRedis } from './own-redis';
+import { PgRoundTripCounter } from './pg-round-trips';
 import { runLoad } from './load';
-import { MetricsProbe } from './metrics-probe';
+import { BENCH_METRICS_TOKEN, MetricsProbe } from './metrics-probe';
 import { BenchOptions, parseOptions } from './options';
 import { runPgbench } from './pgbench';
-import { BenchResults, HttpPhaseResult, renderTable } from './report';
+import { BenchResults, renderTable } from './report';
 import { readCommandCpuSeconds, readCpuSeconds, ServiceProcess, ServiceRole } from './service';
 import {
   HttpRequestSpec,
@@ -27,7 +30,43 @@ import {
 
 const ROOT = resolve(__dirname, '..');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/**
+ * What each kind of figure runs with. Everything not named here is a production default: LOG_LEVEL=info,
+ * the per-user rate limit, the mock gateway's latency (100–2000 ms), rate limit (100/s) and outcomes
+ * (80% succeed, 15% fail once first), the queues' limiters, the mock mailer's 95% success.
+ */
+type Settings = 'production' | 'latency0' | 'paced';
+const SETTINGS_ENV: Record<Settings, Record<string, string>> = {
+  production: {},
+  // "Gateway latency 0": the saga's own cost, with a gateway that is never the bottleneck.
+  latency0: {
+    PAYMENT_LATENCY_MIN_MS: '0',
+    PAYMENT_LATENCY_MAX_MS: '0',
+    PAYMENT_SUCCESS_RATE: '1',
+    PAYMENT_TRANSIENT_FAILURE_RATE: '0',
+    PAYMENT_GATEWAY_RATE_PER_SECOND: '1000000',
+    PAYMENT_GATEWAY_BURST: '1000000',
+    QUEUE_RATE_PAYMENT_PROCESSING: '0',
+    QUEUE_RATE_NOTIFICATION_SENDING: '0',
+  },
+  // Issue 13 item 7: the gateway at its own limit, nobody else pacing for it.
+  paced: {
+    PAYMENT_LATENCY_MIN_MS: '0',
+    PAYMENT_LATENCY_MAX_MS: '0',
+    PAYMENT_SUCCESS_RATE: '1',
+    PAYMENT_TRANSIENT_FAILURE_RATE: '0',
+    QUEUE_RATE_PAYMENT_PROCESSING: '0',
+  },
+};
+const SETTINGS_LABEL: Record<Settings, string> = {
+  production: 'production defaults',
+  latency0:
+    'gateway latency 0: mock always succeeds at once, gateway and queue limits lifted; else production defaults',
+  paced:
+    'mock latency 0, always succeeds, its default limit 100/s; payment queue limiter off; else production defaults',
+};
 
 class Bench {
   readonly id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -39,34 +78,40 @@ class Bench {
   readonly processes = new Set<ServiceProcess>();
   readonly memory: BenchResults['memory'] = [];
   db: BenchDatabase | undefined;
+  /** The database of the `fresh` phase (no past), dropped at clean-up. */
+  readonly freshDbName = `aop_bench_${this.id}_fresh`;
+  freshDb: BenchDatabase | undefined;
+  redis: OwnRedis | undefined;
+  pgProxy: PgRoundTripCounter | undefined;
   private cleaned = false;
+
+  get redisUrl(): string {
+    return this.redis?.url ?? SHARED_REDIS_URL;
+  }
+
+  /** The database the service processes use right now (the `fresh` phase switches it). */
+  current: BenchDatabase | undefined;
 
   constructor(readonly options: BenchOptions) {}
 
+  /** Production defaults: only what a deployment must set (secrets, addresses) and the bench's own seed. */
   serviceEnv(poolSize: number): Record<string, string> {
+    const db = this.current ?? this.db!;
+    // Through the counting proxy when round trips are counted: same server, same database.
+    const url = this.pgProxy ? `postgres://postgres@127.0.0.1:${this.pgProxy.port}/${db.name}` : db.url;
     return {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
-      DATABASE_URL: this.db!.url,
+      DATABASE_URL: url,
       DATABASE_POOL_SIZE: String(poolSize),
-      REDIS_URL,
+      REDIS_URL: this.redisUrl,
       QUEUE_PREFIX: this.prefix,
       JWT_SECRET: this.jwtSecret,
       ADMIN_PASSWORD: randomBytes(12).toString('base64url'),
       PAYMENT_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
+      // The bench seeds its own catalogue and customers.
       SEED_DEMO: 'false',
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_PER_MINUTE: '0',
-      PAYMENT_LATENCY_MIN_MS: '0',
-      PAYMENT_LATENCY_MAX_MS: '0',
-      PAYMENT_SUCCESS_RATE: '1',
-      PAYMENT_TRANSIENT_FAILURE_RATE: '0',
-      PAYMENT_GATEWAY_RATE_PER_SECOND: '1000000',
-      PAYMENT_GATEWAY_BURST: '1000000',
-      QUEUE_RATE_PAYMENT_PROCESSING: '0',
-      QUEUE_RATE_NOTIFICATION_SENDING: '0',
-      NOTIFICATION_SUCCESS_RATE: '1',
-      NOTIFICATION_USER_HOURLY_LIMIT: '0',
       ...this.options.env,
     };
   }
@@ -119,21 +164,21 @@ class Bench {
   }
 
   /** Worker processes have no HTTP: each is ready once its outbox relay LISTENs. */
-  async startWorkers(count: number): Promise<ServiceProcess[]> {
+  async startWorkers(count: number, env: Record<string, string> = {}): Promise<ServiceProcess[]> {
     const workers = Array.from({ length: count }, (_, i) =>
       this.start(
         `worker-${i + 1}-of-${count}`,
         'worker',
         this.options.basePort + 10 + i,
         this.options.workerPoolSize,
-        { WORKER_METRICS_PORT: String(this.options.basePort + 20 + i) },
+        { ...env, WORKER_METRICS_PORT: String(this.options.basePort + 20 + i) },
         this.options.cpuProf,
       ),
     );
     const listening = async (): Promise<boolean> => {
-      const [row] = await this.db!.query<{ n: number }>(
+      const [row] = await (this.current ?? this.db!).query<{ n: number }>(
         `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'aop-outbox-listener'`,
-        [this.dbName],
+        [(this.current ?? this.db!).name],
       );
       return row.n >= count;
     };
@@ -150,12 +195,12 @@ class Bench {
 
   /** Between end-to-end runs: no order, outbox row or queued job of an earlier phase survives. */
   async resetState(): Promise<void> {
-    await this.db!.resetOrders();
+    await (this.current ?? this.db!).resetOrders();
     await this.deleteRedisKeys();
   }
 
   async deleteRedisKeys(): Promise<void> {
-    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new Redis(this.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       await redis.connect();
       let cursor = '0';
@@ -178,19 +223,52 @@ class Bench {
     this.cleaned = true;
     await Promise.all([...this.processes].map((p) => this.stop(p).catch(() => undefined)));
     await this.db?.close().catch(() => undefined);
+    await this.freshDb?.close().catch(() => undefined);
+    await this.pgProxy?.stop().catch(() => undefined);
     if (this.options.keep) {
       console.log(`kept database ${this.dbName} and Redis keys ${this.prefix}*`);
+      await this.redis?.stop();
       return;
     }
-    await BenchDatabase.drop(this.dbName).catch((e: unknown) =>
-      console.error(`could not drop ${this.dbName}:`, e),
-    );
-    await this.deleteRedisKeys().catch((e: unknown) => console.error('could not delete Redis keys:', e));
+    for (const name of [this.dbName, this.freshDbName]) {
+      await BenchDatabase.drop(name).catch((e: unknown) => console.error(`could not drop ${name}:`, e));
+    }
+    if (this.redis) {
+      await this.redis.stop();
+    } else {
+      await this.deleteRedisKeys().catch((e: unknown) => console.error('could not delete Redis keys:', e));
+    }
+  }
+
+  /** CPU seconds so far: api, workers (summed), every postgres process, this database's backends, our Redis. */
+  async cpu(api: ServiceProcess, workers: ServiceProcess[]): Promise<CpuReading> {
+    const db = this.current ?? this.db!;
+    const sum = (pids: number[]): number | undefined =>
+      pids.reduce<number | undefined>((total, pid) => {
+        const used = readCpuSeconds(pid);
+        return total === undefined || used === undefined ? undefined : total + used;
+      }, 0);
+    const backends = await db.backendPids();
+    return {
+      api: readCpuSeconds(api.pid),
+      workers: sum(workers.map((w) => w.pid)),
+      postgres: readCommandCpuSeconds('postgres'),
+      // Backends that exit during a phase take their CPU with them; the service's pools keep theirs.
+      postgresBackends: backends.reduce((total, pid) => total + (readCpuSeconds(pid) ?? 0), 0),
+      redis: this.redis ? readCpuSeconds(this.redis.pid) : undefined,
+    };
+  }
+
+  async counters(): Promise<CounterReading> {
+    return {
+      roundTrips: this.pgProxy?.roundTrips,
+      redisCommands: this.redis ? await this.redis.commandsProcessed() : undefined,
+    };
   }
 }
 
 async function machineInfo(): Promise<BenchResults['machine']> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = new Redis(SHARED_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const info = await redis.info('server');
   redis.disconnect();
@@ -227,23 +305,21 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
   }
 
   const tokens = mintTokens(bench.jwtSecret, o.users);
-  const apiRole: ServiceRole = o.all ? 'all' : 'api';
-  let api = bench.start(o.all ? 'all' : 'api', apiRole, o.basePort, o.apiPoolSize, {}, o.cpuProf);
-  await api.waitHttpReady();
-  const profile = await fetch(`${api.url}/api/v1/users/profile`, {
-    headers: { authorization: `Bearer ${tokens[0]}` },
-  });
-  if (!profile.ok) {
-    throw new Error(
-      `a minted token was refused (${profile.status}): the harness and the service disagree on JWTs`,
-    );
-  }
-  step(`${api.name} ready (pid ${api.pid})`);
-
+  const startApi = async (
+    name: string,
+    role: ServiceRole,
+    env: Record<string, string> = {},
+  ): Promise<ServiceProcess> => {
+    const api = bench.start(name, role, o.basePort, o.apiPoolSize, env, o.cpuProf);
+    await api.waitHttpReady();
+    return api;
+  };
   const http = async (
+    api: ServiceProcess,
     name: string,
     connections: number,
     next: () => HttpRequestSpec,
+    settings: string,
     seconds = o.duration,
   ): Promise<void> => {
     step(`${name}: ${connections} connections, ${seconds} s`);
@@ -251,62 +327,111 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
     const cpuBefore = readCpuSeconds(api.pid);
     const load = await runLoad({ url: api.url, connections, duration: seconds, next });
     const cpuAfter = readCpuSeconds(api.pid);
-    const cpuMsPerRequest =
-      cpuBefore !== undefined && cpuAfter !== undefined && load.requests > 0
-        ? ((cpuAfter - cpuBefore) * 1000) / load.requests
-        : null;
     bench.assertAlive();
-    const phase: HttpPhaseResult = {
+    results.http.push({
       name,
+      settings,
       load,
       api: await probe.stop(),
-      apiCpuMsPerRequest: cpuMsPerRequest,
-    };
-    results.http.push(phase);
+      apiCpuMsPerRequest: perRequest(cpuBefore, cpuAfter, load.requests),
+    });
   };
-  if (phases.has('post')) {
-    for (const connections of [16, 64]) {
-      await http('POST /orders', connections, placeOrderRequest(tokens, o.products));
+
+  if (phases.has('post') || phases.has('open-loop') || phases.has('get')) {
+    let api = await startApi('api', 'api');
+    await checkToken(api, tokens[0]);
+    step(`${api.name} ready (pid ${api.pid})`);
+    const settings = `${SETTINGS_LABEL.production} (LOG_LEVEL=info, per-user rate limit on), no worker`;
+    if (phases.has('post')) {
+      for (const connections of o.memory ? [64] : [16, 64]) {
+        await http(api, 'POST /orders', connections, placeOrderRequest(tokens, o.products), settings);
+      }
     }
-  }
-  if (phases.has('get')) {
-    let orders = await bench.db!.sampleOrders(5000);
-    if (orders.length === 0) {
-      await runLoad({
+    if (phases.has('open-loop')) {
+      step(`POST /orders: open loop, ${o.openLoopRate} req/s offered, ${o.duration} s`);
+      const probe = new MetricsProbe(api.url).start();
+      const cpuBefore = readCpuSeconds(api.pid);
+      const load = await runOpenLoop({
         url: api.url,
-        connections: 16,
-        amount: 2000,
+        ratePerSecond: o.openLoopRate,
+        seconds: o.duration,
         next: placeOrderRequest(tokens, o.products),
       });
-      orders = await bench.db!.sampleOrders(5000);
+      bench.assertAlive();
+      results.http.push({
+        name: 'POST /orders',
+        settings,
+        offeredRate: o.openLoopRate,
+        load,
+        api: await probe.stop(),
+        apiCpuMsPerRequest: perRequest(cpuBefore, readCpuSeconds(api.pid), load.requests),
+      });
     }
-    // Reads are not the bottleneck: half the duration keeps the default profile within ~6 minutes.
-    const readSeconds = Math.max(1, Math.ceil(o.duration / 2));
-    await http('GET /orders/:id/status', 64, orderStatusRequest(tokens, orders), readSeconds);
-    await http('GET /products', 64, productListRequest(), readSeconds);
+    if (phases.has('get')) {
+      let orders = await bench.db!.sampleOrders(5000);
+      if (orders.length === 0) {
+        await runLoad({
+          url: api.url,
+          connections: 16,
+          amount: 2000,
+          next: placeOrderRequest(tokens, o.products),
+        });
+        orders = await bench.db!.sampleOrders(5000);
+      }
+      // Reads are not the bottleneck: half the duration keeps the default profile short.
+      const readSeconds = Math.max(1, Math.ceil(o.duration / 2));
+      await http(
+        api,
+        'GET /orders/:id/status',
+        64,
+        orderStatusRequest(tokens, orders),
+        settings,
+        readSeconds,
+      );
+      // The catalogue is read anonymously, so the limit is per IP, and all the load comes from one IP.
+      await bench.stop(api);
+      api = await startApi('api', 'api', { RATE_LIMIT_PER_MINUTE: '0' });
+      await http(
+        api,
+        'GET /products',
+        64,
+        productListRequest(),
+        'production defaults but the rate limit off (anonymous reads are limited per IP; the load has one IP)',
+        readSeconds,
+      );
+    }
+    await bench.stop(api);
   }
 
-  if (phases.has('e2e')) {
-    const runs = o.all ? [0] : o.workers;
-    for (const count of runs) {
-      const label = o.all ? 'ROLE=all' : `${count} worker${count > 1 ? 's' : ''}`;
-      let workers: ServiceProcess[] = [];
-      // Each end-to-end phase starts on a clean slate: no order, outbox row or job left from the one before.
-      const freshStart = async (): Promise<void> => {
-        if (o.all) {
-          await bench.stop(api);
-          await bench.resetState();
-          api = bench.start('all', 'all', o.basePort, o.apiPoolSize);
-          await api.waitHttpReady();
-          return;
-        }
-        for (const w of workers) {
-          await bench.stop(w);
-        }
-        workers = [];
+  /** One end-to-end figure: an api (or ROLE=all) process and `workerCount` workers, each phase on a clean slate. */
+  const endToEnd = async (figure: {
+    label: string;
+    settings: Settings;
+    workers: number;
+    all?: boolean;
+    atRest?: boolean;
+    burstOrders?: number;
+    burstSettleSeconds?: number;
+    steadyRates?: number[];
+  }): Promise<boolean> => {
+    const env = SETTINGS_ENV[figure.settings];
+    let api = await startApi(figure.all ? 'all' : 'api', figure.all ? 'all' : 'api', figure.all ? env : {});
+    let workers: ServiceProcess[] = [];
+    const freshStart = async (): Promise<void> => {
+      if (figure.all) {
+        await bench.stop(api);
         await bench.resetState();
-        workers = await bench.startWorkers(count);
-      };
+        api = await startApi('all', 'all', env);
+        return;
+      }
+      for (const w of workers) {
+        await bench.stop(w);
+      }
+      workers = [];
+      await bench.resetState();
+      workers = await bench.startWorkers(figure.workers, env);
+    };
+    try {
       try {
         await freshStart();
       } catch (error) {
@@ -315,15 +440,15 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
           results.notes.push(
             `end to end skipped: the worker does not start in this build (${error.message.split('\n')[2]?.trim()} …)`,
           );
-          break;
+          return false;
         }
         throw error;
       }
-      step(`end to end, ${label}: ${o.orders} orders at once, then ${o.rate}/s for ${o.duration} s`);
+      step(`end to end, ${figure.label} [${figure.settings}]`);
       const run = await runEndToEnd(
         {
           apiUrl: api.url,
-          db: bench.db!,
+          db: bench.current ?? bench.db!,
           tokens,
           products: o.products,
           stallSeconds: o.stallSeconds,
@@ -332,36 +457,131 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
           assertAlive: () => bench.assertAlive(),
           freshStart,
           workerUrls: workers.map((_, i) => `http://127.0.0.1:${o.basePort + 20 + i}`),
-          cpu: () => ({
-            api: readCpuSeconds(api.pid),
-            workers: o.all
-              ? 0
-              : workers.reduce<number | undefined>((sum, w) => {
-                  const used = readCpuSeconds(w.pid);
-                  return sum === undefined || used === undefined ? undefined : sum + used;
-                }, 0),
-            postgres: readCommandCpuSeconds('postgres'),
-          }),
+          cpu: () => bench.cpu(api, workers),
+          counters: () => bench.counters(),
         },
-        { label, workers: count, orders: o.orders, rate: o.rate, duration: o.duration },
+        {
+          label: figure.label,
+          workers: figure.workers,
+          settings: SETTINGS_LABEL[figure.settings],
+          atRest: figure.atRest ?? false,
+          burstOrders: figure.burstOrders,
+          burstSettleSeconds: figure.burstSettleSeconds,
+          steadyRates: figure.steadyRates ?? [],
+          duration: o.duration,
+        },
       );
       bench.assertAlive();
       results.endToEnd.push(run);
-      for (const w of workers) {
-        await bench.stop(w);
-      }
-      if (run.atRest.settle.incomplete === 'saga-not-running') {
+      if (run.atRest?.settle.incomplete === 'saga-not-running') {
         results.notes.push(
           'end to end: no order left PENDING, so the order saga is not running in this build; skipped the rest',
         );
-        break;
+        return false;
       }
+      return true;
+    } finally {
+      for (const w of workers) {
+        await bench.stop(w);
+      }
+      await bench.stop(api);
+    }
+  };
+
+  // A slow gateway's backlog drains at its pace: wait for it as long as the orders need at 0.5 x its limit.
+  const gatewaySettleSeconds = Math.max(o.settleTimeoutSeconds, Math.ceil(o.gatewayOrders / 50));
+  let sagaRuns = true;
+  if (phases.has('e2e')) {
+    for (const count of o.all ? [0] : o.workers) {
+      sagaRuns &&= await endToEnd({
+        label: o.all ? 'ROLE=all' : `${count} worker${count > 1 ? 's' : ''}`,
+        settings: 'latency0',
+        workers: count,
+        all: o.all,
+        atRest: true,
+        burstOrders: o.orders,
+      });
     }
   }
-  await bench.stop(api);
+  if (sagaRuns && phases.has('steady')) {
+    sagaRuns = await endToEnd({ label: '1 worker', settings: 'latency0', workers: 1, steadyRates: o.rates });
+  }
+  if (sagaRuns && phases.has('pacing')) {
+    sagaRuns = await endToEnd({
+      label: '1 worker, gateway limited to 100/s',
+      settings: 'paced',
+      workers: 1,
+      burstOrders: o.gatewayOrders,
+      burstSettleSeconds: gatewaySettleSeconds,
+    });
+  }
+  if (sagaRuns && phases.has('gateway')) {
+    sagaRuns = await endToEnd({
+      label: '1 worker, default mock gateway (100–2000 ms, 100/s)',
+      settings: 'production',
+      workers: 1,
+      burstOrders: o.gatewayOrders,
+      burstSettleSeconds: gatewaySettleSeconds,
+    });
+  }
+  if (sagaRuns && phases.has('all')) {
+    sagaRuns = await endToEnd({
+      label: 'ROLE=all (one process, as npm start)',
+      settings: 'latency0',
+      workers: 0,
+      all: true,
+      burstOrders: o.orders,
+    });
+    // POST /orders as npm start serves it: the saga runs in the same process, on the same event loop.
+    await bench.resetState();
+    const all = await startApi('all', 'all', SETTINGS_ENV.latency0);
+    try {
+      await http(
+        all,
+        'POST /orders, ROLE=all (the saga in the same process)',
+        64,
+        placeOrderRequest(tokens, o.products),
+        SETTINGS_LABEL.latency0,
+      );
+    } finally {
+      await bench.stop(all);
+    }
+  }
+  if (sagaRuns && phases.has('fresh')) {
+    step(`database ${bench.freshDbName}: a new install (no past orders, never analysed)`);
+    bench.freshDb = await BenchDatabase.create(bench.freshDbName, o.users, o.products, { history: false });
+    bench.current = bench.freshDb;
+    try {
+      await endToEnd({
+        label: '1 worker, fresh database (no past)',
+        settings: 'latency0',
+        workers: 1,
+        burstOrders: o.orders,
+      });
+    } finally {
+      bench.current = undefined;
+    }
+  }
   if (o.cpuProf) {
     results.notes.push(
       `CPU profiles (api and workers, named by pid) written to ${join(RESULTS_DIR, 'profiles')}`,
+    );
+  }
+}
+
+function perRequest(before: number | undefined, after: number | undefined, requests: number): number | null {
+  return before !== undefined && after !== undefined && requests > 0
+    ? ((after - before) * 1000) / requests
+    : null;
+}
+
+async function checkToken(api: ServiceProcess, token: string): Promise<void> {
+  const profile = await fetch(`${api.url}/api/v1/users/profile`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!profile.ok) {
+    throw new Error(
+      `a minted token was refused (${profile.status}): the harness and the service disagree on JWTs`,
     );
   }
 }
@@ -389,6 +609,14 @@ async function main(): Promise<void> {
     notes: [
       'event-loop lag: scraped once a second from the api /metrics and from each worker on WORKER_METRICS_PORT',
       'POST/GET phases run with no worker process (the api alone); end-to-end phases run api + workers',
+      'every figure runs with production defaults unless its [settings] say what it lifts',
+      options.sharedRedis
+        ? "Redis: the machine's shared server (no Redis CPU or command counts: others use it too)"
+        : "Redis: a redis-server of the bench's own, so its CPU and command counts are the service's alone",
+      options.roundTrips
+        ? 'PostgreSQL round trips counted by a proxy in the bench process (Query and Sync messages)'
+        : 'PostgreSQL round trips not counted (--no-round-trips)',
+      'PostgreSQL CPU: "our backends" are this database\'s connections; "all" is every postgres process on the machine',
     ],
   };
   let failed: unknown;
@@ -399,6 +627,14 @@ async function main(): Promise<void> {
       if (build.status !== 0) {
         throw new Error('npm run build failed');
       }
+    }
+    if (!options.sharedRedis) {
+      bench.redis = await OwnRedis.start();
+      step(`redis-server of our own on port ${bench.redis.port} (pid ${bench.redis.pid})`);
+    }
+    if (options.roundTrips) {
+      bench.pgProxy = new PgRoundTripCounter();
+      await bench.pgProxy.start();
     }
     step(`database ${bench.dbName}: ${options.products} products, ${options.users} users`);
     bench.db = await BenchDatabase.create(bench.dbName, options.users, options.products);
@@ -412,7 +648,8 @@ async function main(): Promise<void> {
   }
   results.memory = bench.memory;
   results.finishedAt = new Date().toISOString();
-  const file = join(RESULTS_DIR, `${bench.stamp}.json`);
+  // The memory run is committed (bench/results/memory-5min.json); other runs are git-ignored.
+  const file = join(RESULTS_DIR, options.memory && !failed ? 'memory-5min.json' : `${bench.stamp}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   const m = results.machine;
   console.log(

@@ -119,7 +119,8 @@ export class ServiceProcess {
     nodeArgs?: string[];
   }): ServiceProcess {
     const logFile = join(options.logDir, `${options.name}.log`);
-    const log = createWriteStream(logFile);
+    // Appended: a role started again in a later phase keeps the earlier phases' lines.
+    const log = createWriteStream(logFile, { flags: 'a' });
     const nodeArgs = [...productionNodeArgs(options.cwd), ...(options.nodeArgs ?? [])];
     const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
       cwd: options.cwd,

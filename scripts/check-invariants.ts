@@ -42,6 +42,7 @@ async function main(): Promise<number> {
     const report = await new InvariantChecker(dataSource, {
       recoveryWindowSeconds: config.invariants.recoveryWindowSeconds,
       outboxLagSeconds: config.invariants.outboxLagSeconds,
+      deadLetterAgeSeconds: config.invariants.deadLetterAgeSeconds,
       outboxRetentionHours: config.outbox.retentionHours,
       sampleRows: config.invariants.sampleRows,
     }).run();

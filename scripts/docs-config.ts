@@ -96,6 +96,9 @@ export function renderConfigurationMd(): string {
     '- `PAYMENT_BREAKER_TIMEOUT_MS` must exceed `PAYMENT_LATENCY_MAX_MS`.',
     '- `OUTBOX_RETRY_BASE_DELAY_MS` must not exceed `OUTBOX_RETRY_MAX_DELAY_MS`.',
     '- `CRASH_AT` must look like `<saga step>:<before|after>`.',
+    '- One Redis mode: `REDIS_URL` (counts only when set), `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`, never two.',
+    '- `REDIS_SENTINELS` and `REDIS_CLUSTER_NODES` are lists of `host:port` separated by commas.',
+    '- `REDIS_PASSWORD` goes with `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES` (with `REDIS_URL` it belongs in the URL); `REDIS_SENTINEL_PASSWORD` only with `REDIS_SENTINELS`.',
     '',
   );
   return lines.join('\n');

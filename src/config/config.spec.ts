@@ -47,6 +47,7 @@ describe(loadConfig.name, () => {
       expect(loadConfig({}).invariants).toEqual({
         recoveryWindowSeconds: 660,
         outboxLagSeconds: 60,
+        deadLetterAgeSeconds: 3600,
         sampleRows: 20,
         intervalMs: 60_000,
       });
@@ -63,7 +64,7 @@ describe(loadConfig.name, () => {
   });
 
   describe('validation', () => {
-    function problemsOf(env: Record<string, string>): string[] {
+    function problemsOf(env: Record<string, string | undefined>): string[] {
       try {
         loadConfig(env);
       } catch (error) {
@@ -183,6 +184,49 @@ describe(loadConfig.name, () => {
       );
     });
 
+    describe('production secrets (issue 20)', () => {
+      const production = {
+        NODE_ENV: 'production',
+        JWT_SECRET: 'j'.repeat(40),
+        ADMIN_PASSWORD: 'A-real-admin-password-1',
+        PAYMENT_WEBHOOK_SECRET: 'whsec_live_0123456789abcdef',
+        METRICS_TOKEN: 'metrics-token-0123456789',
+      };
+
+      it('starts with real secrets and keeps the metrics token', () => {
+        expect(loadConfig(production).metrics.token).toBe('metrics-token-0123456789');
+      });
+
+      it('refuses the published development defaults, one line naming each variable', () => {
+        expect(
+          problemsOf({
+            ...production,
+            ADMIN_PASSWORD: 'Admin123!',
+            PAYMENT_WEBHOOK_SECRET: 'whsec_development_only_change_me',
+            JWT_SECRET: 'whsec_development_only_change_me',
+            METRICS_TOKEN: 'whsec_development_only_change_me',
+          }),
+        ).toEqual([
+          'JWT_SECRET is a published development default and is refused when NODE_ENV=production',
+          'ADMIN_PASSWORD is a published development default and is refused when NODE_ENV=production',
+          'PAYMENT_WEBHOOK_SECRET is a published development default and is refused when NODE_ENV=production',
+          'METRICS_TOKEN is a published development default and is refused when NODE_ENV=production',
+        ]);
+        // Development keeps working with them.
+        expect(loadConfig({ ADMIN_PASSWORD: 'Admin123!' }).admin.password).toBe('Admin123!');
+      });
+
+      it('requires a METRICS_TOKEN of at least 16 characters in production', () => {
+        expect(problemsOf({ ...production, METRICS_TOKEN: undefined })).toEqual([
+          expect.stringMatching(/^METRICS_TOKEN is required when NODE_ENV=production/),
+        ]);
+        expect(problemsOf({ ...production, METRICS_TOKEN: 'short' })).toEqual([
+          'METRICS_TOKEN must be at least 16 characters when NODE_ENV=production',
+        ]);
+        expect(loadConfig({}).metrics.token).toBeUndefined();
+      });
+    });
+
     it('reads CRASH_AT for a compensation (`compensate:<step>:<when>`), refuses it in production', () => {
       expect(loadConfig({ CRASH_AT: 'chargePayment:after' }).saga.crashAt).toEqual({
         step: 'chargePayment',
@@ -221,8 +265,97 @@ describe(loadConfig.name, () => {
       ).toThrow(/PAYMENT_OUTAGE_FILE is a fault-injection hook/);
     });
 
+    it('sizes payment concurrency by the gateway rate × its slowest answer, and waits at most a breaker timeout', () => {
+      const defaults = loadConfig({});
+      // 100/s × 2 s × 1.25: enough charges in flight to reach the limit when the gateway is at its slowest.
+      expect(defaults.queue.concurrency.paymentProcessing).toBe(250);
+      expect(defaults.payment.paceMaxWaitMs).toBe(5000);
+      expect(
+        loadConfig({ PAYMENT_LATENCY_MIN_MS: '0', PAYMENT_LATENCY_MAX_MS: '0' }).queue.concurrency
+          .paymentProcessing,
+      ).toBe(10);
+      expect(loadConfig({ QUEUE_RATE_PAYMENT_PROCESSING: '40' }).queue.concurrency.paymentProcessing).toBe(
+        100,
+      );
+      expect(
+        loadConfig({ QUEUE_RATE_PAYMENT_PROCESSING: '0', PAYMENT_GATEWAY_RATE_PER_SECOND: '1000000' }).queue
+          .concurrency.paymentProcessing,
+      ).toBe(1000);
+      expect(
+        loadConfig({ QUEUE_CONCURRENCY_PAYMENT_PROCESSING: '7' }).queue.concurrency.paymentProcessing,
+      ).toBe(7);
+      expect(() => loadConfig({ PAYMENT_PACE_MAX_WAIT_MS: '6000' })).toThrow(
+        /PAYMENT_PACE_MAX_WAIT_MS must not exceed PAYMENT_BREAKER_TIMEOUT_MS/,
+      );
+    });
+
     it('accepts RATE_LIMIT_PER_MINUTE=0 to turn the limit off', () => {
       expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimit.perMinute).toBe(0);
+    });
+  });
+
+  describe('Redis mode', () => {
+    it('is standalone on REDIS_URL by default', () => {
+      expect(loadConfig({}).redis).toMatchObject({ mode: 'standalone', url: 'redis://127.0.0.1:6379' });
+    });
+
+    it('reads Sentinel: the sentinels, the master name (default mymaster) and both passwords', () => {
+      const sut = loadConfig({
+        REDIS_SENTINELS: '10.0.0.1:26379, sentinel-b:26380,[::1]:26381',
+        REDIS_PASSWORD: 'data',
+        REDIS_SENTINEL_PASSWORD: 'watch',
+      }).redis;
+      expect(sut).toMatchObject({
+        mode: 'sentinel',
+        sentinelMaster: 'mymaster',
+        password: 'data',
+        sentinelPassword: 'watch',
+        sentinels: [
+          { host: '10.0.0.1', port: 26379 },
+          { host: 'sentinel-b', port: 26380 },
+          { host: '::1', port: 26381 },
+        ],
+      });
+      expect(
+        loadConfig({ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_MASTER: 'orders' }).redis.sentinelMaster,
+      ).toBe('orders');
+    });
+
+    it('reads Cluster seed nodes', () => {
+      expect(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001' }).redis).toMatchObject({
+        mode: 'cluster',
+        clusterNodes: [
+          { host: '127.0.0.1', port: 7000 },
+          { host: '127.0.0.1', port: 7001 },
+        ],
+      });
+    });
+
+    it('refuses two modes at once, counting REDIS_URL only when it is set explicitly', () => {
+      expect(() => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_SENTINELS: 'a:26379' })).toThrow(
+        'REDIS_URL and REDIS_SENTINELS are set together: choose one Redis mode',
+      );
+      expect(() => loadConfig({ REDIS_SENTINELS: 'a:26379', REDIS_CLUSTER_NODES: 'b:7000' })).toThrow(
+        'REDIS_SENTINELS and REDIS_CLUSTER_NODES are set together',
+      );
+      expect(loadConfig({ REDIS_URL: '', REDIS_CLUSTER_NODES: 'b:7000' }).redis.mode).toBe('cluster');
+    });
+
+    it('refuses a malformed node list, naming the variable and the bad entry', () => {
+      for (const bad of ['127.0.0.1', 'a:1,,b:2', 'host:0', 'host:70000', 'redis://a:1', 'a:1;b:2']) {
+        expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad })).toThrow(
+          `REDIS_CLUSTER_NODES="${bad}" must be a comma-separated list of host:port`,
+        );
+      }
+      expect(() => loadConfig({ REDIS_SENTINELS: 'a:26379,b' })).toThrow('(bad entry "b")');
+    });
+
+    it('refuses settings of another mode: REDIS_PASSWORD with REDIS_URL, sentinel settings without sentinels', () => {
+      expect(() => loadConfig({ REDIS_PASSWORD: 'x' })).toThrow('with REDIS_URL put the password in the URL');
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_SENTINEL_PASSWORD: 'm' })).toThrow(
+        'REDIS_SENTINEL_PASSWORD is set but REDIS_SENTINELS is not',
+      );
+      expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_PASSWORD: 'x' }).redis.password).toBe('x');
     });
   });
 

@@ -19,7 +19,7 @@ export interface AppConfig {
     trustProxy: boolean;
   };
   database: { url: string; poolSize: number };
-  redis: { url: string };
+  redis: RedisConfig;
   queue: {
     prefix: string;
     /** Base delay of the exponential retry backoff (jitter is added on top). */
@@ -57,6 +57,10 @@ export interface AppConfig {
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
     loginThrottle: { windowSeconds: number; maxPerEmail: number; maxPerIp: number };
+    /** How long an API process trusts what it read of a user's standing (role, active, token version). */
+    standingCacheMs: number;
+    /** The same while the invalidation channel (Redis pub/sub) is silent; admin routes are refused then. */
+    standingCacheDegradedMs: number;
   };
   admin: { email: string; password: string };
   seed: { demo: boolean };
@@ -74,6 +78,8 @@ export interface AppConfig {
     /** The mock gateway's own rate limit: token bucket refilled per second, with a burst capacity. */
     gatewayRatePerSecond: number;
     gatewayBurst: number;
+    /** Longest a gateway call waits for its turn at the learnt pace before its job is put back. */
+    paceMaxWaitMs: number;
     /** How long the mock takes to settle a bank transfer and call the webhook. */
     bankTransferSettleMs: number;
     webhookSecret: string;
@@ -121,12 +127,20 @@ export interface AppConfig {
     recoveryWindowSeconds: number;
     /** An outbox event due for publication longer than this is a violation. */
     outboxLagSeconds: number;
+    /** A dead letter still OPEN after this long is listed for an operator (attention). */
+    deadLetterAgeSeconds: number;
     /** Offending rows reported per check (the count is always exact). */
     sampleRows: number;
     /** How often the worker role runs the checker; 0 turns the periodic run off. */
     intervalMs: number;
   };
-  rateLimit: { perMinute: number };
+  rateLimit: {
+    perMinute: number;
+    /** The longest a request waits for the limit's store before it is let through (fail open). */
+    storeTimeoutMs: number;
+    /** After the store failed or was slow, requests go through without asking it for this long. */
+    storeRetryMs: number;
+  };
   log: { level: string };
   /** `workerPort`: where a ROLE=worker process serves /metrics; unset = it listens on nothing. */
   metrics: { token: string | undefined; workerPort: number | undefined };
@@ -134,6 +148,28 @@ export interface AppConfig {
   health: { heapLimitBytes: number; rssLimitBytes: number; diskMinFreeRatio: number };
   startup: { connectTimeoutMs: number };
   shutdown: { timeoutMs: number };
+}
+
+export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** Exactly one Redis topology: `REDIS_URL`, `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`. */
+export interface RedisConfig {
+  mode: RedisMode;
+  /** Standalone: the server's URL (the password, if any, is part of it). */
+  url: string;
+  /** Sentinel: the sentinels to ask, and the name of the master they watch. */
+  sentinels: RedisNode[];
+  sentinelMaster: string;
+  /** Cluster: seed nodes; the rest of the cluster is discovered from them. */
+  clusterNodes: RedisNode[];
+  /** The data nodes' password (Sentinel and Cluster). */
+  password: string | undefined;
+  sentinelPassword: string | undefined;
 }
 
 export class ConfigValidationError extends Error {
@@ -146,6 +182,8 @@ type Env = Record<string, string | undefined>;
 
 export { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from './variables';
 const MIB = 1024 * 1024;
+/** A scrape token guessable in a few tries protects nothing; production asks for at least this many characters. */
+const METRICS_TOKEN_MIN_LENGTH = 16;
 
 /**
  * Reads every variable through the table of `variables.ts` (types, bounds, defaults, production rules), then
@@ -166,6 +204,26 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (v.PAYMENT_BREAKER_TIMEOUT_MS <= v.PAYMENT_LATENCY_MAX_MS) {
     problems.push('PAYMENT_BREAKER_TIMEOUT_MS must exceed PAYMENT_LATENCY_MAX_MS');
   }
+  if (production && v.METRICS_TOKEN !== undefined && v.METRICS_TOKEN.length < METRICS_TOKEN_MIN_LENGTH) {
+    problems.push(
+      `METRICS_TOKEN must be at least ${METRICS_TOKEN_MIN_LENGTH} characters when NODE_ENV=production`,
+    );
+  }
+  // A call may wait its turn at most as long as a call may take, so wait + call stays within the
+  // payment claim's lease (twice the breaker timeout).
+  const paceMaxWaitMs = v.PAYMENT_PACE_MAX_WAIT_MS ?? v.PAYMENT_BREAKER_TIMEOUT_MS;
+  if (paceMaxWaitMs > v.PAYMENT_BREAKER_TIMEOUT_MS) {
+    problems.push('PAYMENT_PACE_MAX_WAIT_MS must not exceed PAYMENT_BREAKER_TIMEOUT_MS');
+  }
+  // A charge is I/O: the gateway's rate limit × its slowest answer is how many may be in flight at
+  // once (Little's law), plus a quarter of headroom; never fewer than the old fixed default of 10.
+  const chargeRate =
+    v.QUEUE_RATE_PAYMENT_PROCESSING > 0
+      ? Math.min(v.QUEUE_RATE_PAYMENT_PROCESSING, v.PAYMENT_GATEWAY_RATE_PER_SECOND)
+      : v.PAYMENT_GATEWAY_RATE_PER_SECOND;
+  const paymentConcurrency =
+    v.QUEUE_CONCURRENCY_PAYMENT_PROCESSING ??
+    Math.min(1000, Math.max(10, Math.ceil(chargeRate * (v.PAYMENT_LATENCY_MAX_MS / 1000) * 1.25)));
 
   let crashAt: AppConfig['saga']['crashAt'];
   if (v.CRASH_AT !== undefined) {
@@ -200,7 +258,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       trustProxy: v.TRUST_PROXY,
     },
     database: { url: v.DATABASE_URL, poolSize: v.DATABASE_POOL_SIZE },
-    redis: { url: v.REDIS_URL },
+    redis: readRedisConfig(env, v, problems),
     queue: {
       prefix: v.QUEUE_PREFIX,
       backoffDelayMs: v.QUEUE_BACKOFF_DELAY_MS,
@@ -208,7 +266,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       stalledIntervalMs: v.QUEUE_STALLED_INTERVAL_MS,
       concurrency: {
         orderProcessing: v.QUEUE_CONCURRENCY_ORDER_PROCESSING,
-        paymentProcessing: v.QUEUE_CONCURRENCY_PAYMENT_PROCESSING,
+        paymentProcessing: paymentConcurrency,
         inventoryManagement: v.QUEUE_CONCURRENCY_INVENTORY_MANAGEMENT,
         notificationSending: v.QUEUE_CONCURRENCY_NOTIFICATION_SENDING,
       },
@@ -244,6 +302,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         maxPerEmail: v.LOGIN_THROTTLE_MAX_PER_EMAIL,
         maxPerIp: v.LOGIN_THROTTLE_MAX_PER_IP,
       },
+      standingCacheMs: v.AUTH_STANDING_CACHE_MS,
+      standingCacheDegradedMs: v.AUTH_STANDING_CACHE_DEGRADED_MS,
     },
     admin: { email: v.ADMIN_EMAIL.toLowerCase(), password: v.ADMIN_PASSWORD },
     seed: { demo: v.SEED_DEMO },
@@ -258,6 +318,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       outageFile: v.PAYMENT_OUTAGE_FILE,
       gatewayRatePerSecond: v.PAYMENT_GATEWAY_RATE_PER_SECOND,
       gatewayBurst: v.PAYMENT_GATEWAY_BURST,
+      paceMaxWaitMs,
       bankTransferSettleMs: v.PAYMENT_BANK_TRANSFER_SETTLE_MS,
       webhookSecret: v.PAYMENT_WEBHOOK_SECRET,
       webhookUrl: v.PAYMENT_WEBHOOK_URL ?? `http://127.0.0.1:${v.PORT}/api/v1/payments/webhook`,
@@ -294,11 +355,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     invariants: {
       recoveryWindowSeconds: v.INVARIANT_RECOVERY_WINDOW_SECONDS ?? v.SAGA_TIMEOUT_SECONDS + 60,
       outboxLagSeconds: v.INVARIANT_OUTBOX_LAG_SECONDS,
+      deadLetterAgeSeconds: v.INVARIANT_DEAD_LETTER_AGE_SECONDS,
       sampleRows: v.INVARIANT_SAMPLE_ROWS,
       // Off by default in tests: a spec that wants the periodic run enables it.
       intervalMs: v.INVARIANT_CHECK_INTERVAL_MS ?? (v.NODE_ENV === 'test' ? 0 : 60_000),
     },
-    rateLimit: { perMinute: v.RATE_LIMIT_PER_MINUTE },
+    rateLimit: {
+      perMinute: v.RATE_LIMIT_PER_MINUTE,
+      storeTimeoutMs: v.RATE_LIMIT_STORE_TIMEOUT_MS,
+      storeRetryMs: v.RATE_LIMIT_STORE_RETRY_MS,
+    },
     log: { level: v.LOG_LEVEL },
     metrics: { token: v.METRICS_TOKEN, workerPort: v.WORKER_METRICS_PORT },
     health: {
@@ -314,6 +380,67 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigValidationError(problems);
   }
   return config;
+}
+
+/**
+ * Standalone unless REDIS_SENTINELS or REDIS_CLUSTER_NODES is given; REDIS_URL counts as a choice only
+ * when set explicitly, so two explicit choices are refused instead of one silently winning.
+ */
+function readRedisConfig(
+  env: Env,
+  v: ReturnType<typeof readVariables>['values'],
+  problems: string[],
+): RedisConfig {
+  const given = (name: string): boolean => env[name] !== undefined && env[name] !== '';
+  const chosen = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].filter(given);
+  if (chosen.length > 1) {
+    problems.push(
+      `${chosen.join(' and ')} are set together: choose one Redis mode (REDIS_URL standalone, REDIS_SENTINELS Sentinel or REDIS_CLUSTER_NODES Cluster)`,
+    );
+  }
+  const mode: RedisMode = chosen.includes('REDIS_SENTINELS')
+    ? 'sentinel'
+    : chosen.includes('REDIS_CLUSTER_NODES')
+      ? 'cluster'
+      : 'standalone';
+  if (mode === 'standalone' && v.REDIS_PASSWORD !== undefined) {
+    problems.push(
+      'REDIS_PASSWORD applies to REDIS_SENTINELS and REDIS_CLUSTER_NODES; with REDIS_URL put the password in the URL (redis://:password@host:6379)',
+    );
+  }
+  if (mode !== 'sentinel') {
+    // Not REDIS_SENTINEL_MASTER: .env.example spells its default out, and a default harms nobody.
+    if (given('REDIS_SENTINEL_PASSWORD')) {
+      problems.push(
+        'REDIS_SENTINEL_PASSWORD is set but REDIS_SENTINELS is not: it only applies in Sentinel mode',
+      );
+    }
+  }
+  return {
+    mode,
+    url: v.REDIS_URL,
+    sentinels: mode === 'sentinel' ? readNodeList('REDIS_SENTINELS', v.REDIS_SENTINELS ?? '', problems) : [],
+    sentinelMaster: v.REDIS_SENTINEL_MASTER,
+    clusterNodes:
+      mode === 'cluster' ? readNodeList('REDIS_CLUSTER_NODES', v.REDIS_CLUSTER_NODES ?? '', problems) : [],
+    password: v.REDIS_PASSWORD,
+    sentinelPassword: v.REDIS_SENTINEL_PASSWORD,
+  };
+}
+
+/** `host:port,host:port` (IPv6 as `[::1]:7000`); every entry must name a host and a port. */
+function readNodeList(name: string, raw: string, problems: string[]): RedisNode[] {
+  const nodes: RedisNode[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      problems.push(`${name}="${raw}" must be a comma-separated list of host:port (bad entry "${entry}")`);
+      return [];
+    }
+    nodes.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
+  }
+  return nodes;
 }
 
 /** A URL fit for logs and error messages: the password is replaced by `***`. */

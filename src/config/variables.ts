@@ -167,11 +167,37 @@ export const VARIABLES = {
     common: true,
     description: 'Redis 7+: queues, cache, rate limits, live order events.',
   }),
+  REDIS_SENTINELS: optionalString({
+    group: REDIS,
+    description:
+      'Sentinel mode: the sentinels to ask for the master, `host:port,host:port`. Exactly one of `REDIS_URL`, `REDIS_SENTINELS` and `REDIS_CLUSTER_NODES` may be set (docs/redis-and-scaling.md).',
+  }),
+  REDIS_SENTINEL_MASTER: string({
+    group: REDIS,
+    default: 'mymaster',
+    description: 'Sentinel mode: the name of the master the sentinels watch.',
+  }),
+  REDIS_PASSWORD: optionalString({
+    group: REDIS,
+    secret: true,
+    description:
+      "Sentinel and Cluster modes: the Redis nodes' password (with `REDIS_URL`, put it in the URL instead).",
+  }),
+  REDIS_SENTINEL_PASSWORD: optionalString({
+    group: REDIS,
+    secret: true,
+    description: "Sentinel mode: the sentinels' own password, when they require one.",
+  }),
+  REDIS_CLUSTER_NODES: optionalString({
+    group: REDIS,
+    description:
+      'Cluster mode: seed nodes, `host:port,host:port`; the rest of the cluster is discovered from them.',
+  }),
   QUEUE_PREFIX: string({
     group: REDIS,
     default: '{aop}',
     description:
-      'Prefix of every Redis key (queues, cache, rate limits); the hash tag keeps BullMQ working on Redis Cluster.',
+      'Prefix of every Redis key (queues, cache, rate limits). In cluster mode each queue gets a hash tag of its own derived from it (`{aop}` → `{aop:order-processing}`), so the queues spread over the masters.',
   }),
 
   QUEUE_BACKOFF_DELAY_MS: integer({
@@ -202,12 +228,14 @@ export const VARIABLES = {
     max: 1000,
     description: 'Jobs of the `order-processing` queue (the saga) each worker process runs at once.',
   }),
-  QUEUE_CONCURRENCY_PAYMENT_PROCESSING: integer({
+  QUEUE_CONCURRENCY_PAYMENT_PROCESSING: optionalInteger({
     group: QUEUES,
-    default: 10,
     min: 1,
     max: 1000,
-    description: 'Jobs of the `payment-processing` queue each worker process runs at once.',
+    defaultText:
+      'min(`QUEUE_RATE_PAYMENT_PROCESSING`, `PAYMENT_GATEWAY_RATE_PER_SECOND`) × `PAYMENT_LATENCY_MAX_MS` × 1.25, between 10 and 1000 (250 with the defaults)',
+    description:
+      "Jobs of the `payment-processing` queue each worker process runs at once. A charge waits on the gateway (I/O), so by default enough are in flight to reach the gateway's rate limit at its slowest answer.",
   }),
   QUEUE_CONCURRENCY_INVENTORY_MANAGEMENT: integer({
     group: QUEUES,
@@ -349,7 +377,8 @@ export const VARIABLES = {
     default: 900,
     min: 10,
     max: 86_400,
-    description: 'Access-token lifetime; also how long a role change or deactivation may take to bite.',
+    description:
+      'Access-token lifetime. A deactivation, deletion, role change or `POST /auth/logout-all` stops a token sooner, within seconds (see `AUTH_STANDING_CACHE_MS`).',
   }),
   JWT_REFRESH_TTL_SECONDS: integer({
     group: AUTH,
@@ -400,6 +429,37 @@ export const VARIABLES = {
     max: 10_000_000,
     common: true,
     description: 'Requests per minute per user (per client IP when anonymous); `0` turns the limit off.',
+  }),
+  RATE_LIMIT_STORE_TIMEOUT_MS: integer({
+    group: AUTH,
+    default: 50,
+    min: 1,
+    max: 10_000,
+    description:
+      "The longest a request waits for the rate limit's Redis store before it goes through (fail open): a hung Redis must not hold the accept path.",
+  }),
+  RATE_LIMIT_STORE_RETRY_MS: integer({
+    group: AUTH,
+    default: 2000,
+    min: 0,
+    max: 600_000,
+    description: 'After the store failed or timed out, requests go through without asking it for this long.',
+  }),
+  AUTH_STANDING_CACHE_MS: integer({
+    group: AUTH,
+    default: 30_000,
+    min: 100,
+    max: 3_600_000,
+    description:
+      "How long an API process trusts what it read of a user's standing (active, role, token version); deactivation, deletion, role change and `POST /auth/logout-all` reach every process at once through Redis pub/sub.",
+  }),
+  AUTH_STANDING_CACHE_DEGRADED_MS: integer({
+    group: AUTH,
+    default: 2000,
+    min: 100,
+    max: 60_000,
+    description:
+      'The same while that pub/sub channel is silent (Redis down or hanging): customers are re-read this often, and admin-only routes answer `503` until the channel is back.',
   }),
   SEED_DEMO: boolean({
     group: CATALOGUE,
@@ -516,6 +576,14 @@ export const VARIABLES = {
     min: 1,
     max: 1e6,
     description: "Burst capacity of the mock gateway's token bucket.",
+  }),
+  PAYMENT_PACE_MAX_WAIT_MS: optionalInteger({
+    group: PAYMENTS,
+    min: 0,
+    max: 120_000,
+    defaultText: '`PAYMENT_BREAKER_TIMEOUT_MS`',
+    description:
+      'Gateway calls are paced to what the gateway accepts (learnt from its 429 answers); a call waits its turn at most this long before its job is put back without spending an attempt. Must not exceed `PAYMENT_BREAKER_TIMEOUT_MS`.',
   }),
   PAYMENT_BANK_TRANSFER_SETTLE_MS: integer({
     group: PAYMENTS,
@@ -656,6 +724,14 @@ export const VARIABLES = {
     max: 86_400,
     description: 'An outbox event still unpublished this long after it became due is a violation.',
   }),
+  INVARIANT_DEAD_LETTER_AGE_SECONDS: integer({
+    group: INVARIANTS,
+    default: 3600,
+    min: 0,
+    max: 30 * 86_400,
+    description:
+      'A dead letter still OPEN this long after it was written is listed for an operator (attention).',
+  }),
   INVARIANT_SAMPLE_ROWS: integer({
     group: INVARIANTS,
     default: 20,
@@ -675,8 +751,10 @@ export const VARIABLES = {
   METRICS_TOKEN: optionalString({
     group: OBSERVABILITY,
     secret: true,
-    defaultText: 'unset (open)',
-    description: 'When set, `/metrics` requires `Authorization: Bearer <token>`.',
+    requiredInProduction: 'at least 16 characters',
+    defaultText: 'unset (open, outside production)',
+    description:
+      "When set, `/metrics` (and a worker's `WORKER_METRICS_PORT`) require `Authorization: Bearer <token>`; start-up logs whether `/metrics` is open.",
   }),
   WORKER_METRICS_PORT: optionalInteger({
     group: OBSERVABILITY,
@@ -794,6 +872,11 @@ function readOne(spec: VariableSpec, name: string, value: string | undefined, pr
   }
 }
 
+/** The development defaults of secret variables (`Admin123!`, the webhook secret): public, so refused in production. */
+const PUBLISHED_SECRETS: readonly string[] = (Object.values(VARIABLES) as VariableSpec[]).flatMap((spec) =>
+  spec.secret && typeof spec.default === 'string' ? [spec.default] : [],
+);
+
 /**
  * Every declared variable, validated: values in declaration order, and every problem (by name, with the
  * reason) instead of stopping at the first, so a user fixes all of them in one go.
@@ -811,6 +894,10 @@ export function readVariables(env: Env): { values: VariableValues; problems: str
       if (spec.requiredInProduction && !set) {
         const hint = spec.requiredInProduction === true ? '' : ` (${spec.requiredInProduction})`;
         problems.push(`${name} is required when NODE_ENV=production${hint}`);
+      }
+      // A secret published in this repository (a default, .env.example) protects nothing.
+      if (spec.secret && set && PUBLISHED_SECRETS.includes(raw(env, name)!)) {
+        problems.push(`${name} is a published development default and is refused when NODE_ENV=production`);
       }
       if (spec.refusedInProduction && set) {
         problems.push(`${name} is a fault-injection hook and is refused when NODE_ENV=production`);

@@ -1,6 +1,6 @@
 import { TcpProxy } from '../support/tcp-proxy';
 import { ChaosEnv, deleteRedisKeys } from './support/chaos-env';
-import { outcomeCounts, placeOrders, statusCounts } from './support/load';
+import { placeOrders, statusCounts } from './support/load';
 import { CHAOS_SEED, reportFigures, seededRandom, sized } from './support/profile';
 import { expectClean, recoverAndCheck } from './support/verdict';
 
@@ -82,12 +82,14 @@ describe('chaos: the API under fire', () => {
         durationMs: Date.now() - started,
         requestsCutByAKill: cut.length,
         answers: statusCounts(placed),
-        outcomes: await outcomeCounts(env),
+        outcomes: verdict.outcomes,
         replayed: replays.filter((r) => r.headers.get('idempotent-replayed') === 'true').length,
       });
 
       expect(acknowledged).toHaveLength(ORDERS);
       expect(orders).toBe(ORDERS);
+      // Every order has a succeeding token and plentiful stock: each one ends CONFIRMED.
+      expect(verdict.outcomes).toEqual({ CONFIRMED: ORDERS });
       expect(
         replays.map((r) => ({
           status: r.status,
@@ -100,14 +102,18 @@ describe('chaos: the API under fire', () => {
     });
   });
 
-  describe('Redis cut off during a burst', () => {
+  describe('Redis cut off or black-holed during a burst, with the rate limiter on', () => {
     const ORDERS = sized(150, 1000);
     let env: ChaosEnv;
     const proxy = new TcpProxy('127.0.0.1', 6379);
 
     beforeAll(async () => {
       await proxy.start();
-      env = await new ChaosEnv('redis-cut', { REDIS_URL: `redis://127.0.0.1:${proxy.port}` }).setUp();
+      // The default limiter: its Redis call is the only one on the accept path.
+      env = await new ChaosEnv('redis-cut', {
+        REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+        RATE_LIMIT_PER_MINUTE: '1200',
+      }).setUp();
     });
     afterAll(async () => {
       await proxy.stop();
@@ -115,11 +121,12 @@ describe('chaos: the API under fire', () => {
     });
 
     it.each([
-      { emptied: false, scenario: 'redis-cut' },
-      { emptied: true, scenario: 'redis-cut-and-emptied' },
+      { outage: 'cut', emptied: false, scenario: 'redis-cut' },
+      { outage: 'cut', emptied: true, scenario: 'redis-cut-and-emptied' },
+      { outage: 'black-hole', emptied: false, scenario: 'redis-black-hole' },
     ])(
-      '($scenario) the API answers 202 or a fast 503, never hangs; workers resume within 30 s',
-      async ({ emptied, scenario }) => {
+      '($scenario) the API answers only 202s, p99 < 100 ms, during the outage; everything settles after it',
+      async ({ outage, emptied, scenario }) => {
         const started = Date.now();
         const api = await env.start('api');
         const worker = await env.start('worker');
@@ -127,7 +134,7 @@ describe('chaos: the API under fire', () => {
         const product = await env.createProduct({ stock: 100_000, price: '15.00' });
 
         let answered = 0;
-        let outageAnswers: { status: number; ms: number }[] = [];
+        const outageAnswers: { status: number; ms: number }[] = [];
         let inOutage = false;
         const load = placeOrders(env, {
           count: ORDERS,
@@ -146,7 +153,11 @@ describe('chaos: the API under fire', () => {
         while (answered < ORDERS / 3) {
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
-        await proxy.stop();
+        if (outage === 'cut') {
+          await proxy.stop();
+        } else {
+          proxy.blackHole();
+        }
         inOutage = true;
         const outageMs = sized(5_000, 20_000);
         await new Promise((resolve) => setTimeout(resolve, outageMs));
@@ -156,7 +167,11 @@ describe('chaos: the API under fire', () => {
         }
         inOutage = false;
         const settledBefore = await settledCount(env);
-        await proxy.start();
+        if (outage === 'cut') {
+          await proxy.start();
+        } else {
+          proxy.heal();
+        }
         const back = Date.now();
         const placed = await load;
         // Workers process again: orders settle again after Redis returned.
@@ -170,7 +185,13 @@ describe('chaos: the API under fire', () => {
         }
         const acknowledged = placed.filter((p) => p.id);
         const verdict = await recoverAndCheck(env, { windowMs: sized(60_000, 120_000) });
-        outageAnswers = outageAnswers.sort((a, b) => b.ms - a.ms);
+        const byTime = outageAnswers.map((a) => a.ms).sort((a, b) => a - b);
+        const p99 = byTime[Math.min(byTime.length - 1, Math.floor(byTime.length * 0.99))] ?? 0;
+        // Orders of this run only (the scenarios share a database): each acknowledged one CONFIRMED.
+        const [{ confirmed }] = await env.ds.query<{ confirmed: number }[]>(
+          `SELECT count(*) FILTER (WHERE status = 'CONFIRMED')::int AS confirmed FROM orders WHERE id = ANY($1::uuid[])`,
+          [acknowledged.map((p) => p.id)],
+        );
         reportFigures({
           scenario,
           orders: acknowledged.length,
@@ -179,17 +200,22 @@ describe('chaos: the API under fire', () => {
           durationMs: Date.now() - started,
           outageMs,
           answersDuringOutage: outageAnswers.length,
-          slowestAnswerDuringOutageMs: Math.round(outageAnswers[0]?.ms ?? 0),
+          p99DuringOutageMs: Math.round(p99),
+          slowestAnswerDuringOutageMs: Math.round(byTime.at(-1) ?? 0),
           answers: statusCounts(placed),
+          outcomes: verdict.outcomes,
+          confirmedOfThisRun: confirmed,
           workersResumedAfterMs: resumeMs,
         });
 
         expect(outageAnswers.length).toBeGreaterThan(0);
-        expect(outageAnswers.filter((a) => ![202, 503].includes(a.status) || a.ms > 5000)).toEqual([]);
-        expect(placed.filter((p) => ![202, 503].includes(p.answer.status))).toEqual([]);
+        expect(statusCounts(placed)).toEqual({ 202: ORDERS });
+        // A generous bound for a loaded 2-core machine; a request waiting on a hung Redis takes seconds.
+        expect(p99).toBeLessThan(100);
         expect(resumeMs).toBeGreaterThanOrEqual(0);
         expect(resumeMs).toBeLessThan(30_000);
         expectClean(verdict);
+        expect(confirmed).toBe(ORDERS);
         await Promise.all([api.stop(), worker.stop()]);
       },
     );

@@ -1,6 +1,7 @@
 import { ChaosEnv, ChaosUser } from './support/chaos-env';
 import { reportFigures } from './support/profile';
 import { ServiceProcess } from './support/service-process';
+import { expectGatewayLedgerClean, readGatewayLedger } from './support/gateway-ledger';
 import { expectClean, recoverAndCheck } from './support/verdict';
 
 const FORWARD_STEPS = [
@@ -152,6 +153,7 @@ describe('chaos: crash at every saga step', () => {
 
   it('leaves every invariant intact', async () => {
     const verdict = await recoverAndCheck(env, { windowMs: 30_000 });
+    const gateway = await readGatewayLedger(env.ds);
     reportFigures({
       scenario: 'crash-every-step',
       orders: CASES.length,
@@ -159,8 +161,11 @@ describe('chaos: crash at every saga step', () => {
       violations: verdict.invariants.violations + verdict.unsettled,
       durationMs: Date.now() - started,
       crashPoints: CASES.map((c) => c.crashAt),
+      outcomes: verdict.outcomes,
+      executedCharges: gateway.executedCharges,
     });
     expect(crashes).toBe(CASES.length);
     expectClean(verdict);
+    expectGatewayLedgerClean(gateway);
   });
 });

@@ -1,10 +1,9 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { DEFAULT_REDIS_URL } from '../../src/config/config';
+import { RedisClient } from '../../src/platform/redis/redis-connection';
 import { OUTBOX_ROUTES } from '../../src/platform/outbox/outbox-routes';
 import { DomainEventType } from '../../src/platform/outbox/domain-events';
 import { ChaosEnv } from './support/chaos-env';
-import { outcomeCounts, placeOrders } from './support/load';
+import { placeOrders, tokenOutcome, unexpectedOutcomes } from './support/load';
 import { CHAOS_SEED, reportFigures, seededRandom, sized } from './support/profile';
 import { expectClean, recoverAndCheck } from './support/verdict';
 
@@ -17,12 +16,12 @@ import { expectClean, recoverAndCheck } from './support/verdict';
 describe('chaos: duplicate deliveries and a forced stall', () => {
   const ORDERS = sized(150, 1000);
   let env: ChaosEnv;
-  let redis: Redis;
+  let redis: RedisClient;
   const queues = new Map<string, Queue>();
 
   beforeAll(async () => {
     env = await new ChaosEnv('duplicates').setUp();
-    redis = new Redis(process.env.REDIS_URL ?? DEFAULT_REDIS_URL, { maxRetriesPerRequest: null });
+    redis = env.redisConnection();
   });
   afterAll(async () => {
     await Promise.all([...queues.values()].map((q) => q.close()));
@@ -33,7 +32,7 @@ describe('chaos: duplicate deliveries and a forced stall', () => {
   function queue(name: string): Queue {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: redis, prefix: env.queuePrefix });
+      q = new Queue(name, { connection: redis, prefix: env.queuePrefixOf(name) });
       queues.set(name, q);
     }
     return q;
@@ -127,6 +126,18 @@ describe('chaos: duplicate deliveries and a forced stall', () => {
     const [{ letters }] = await env.ds.query<{ letters: number }[]>(
       `SELECT count(*)::int AS letters FROM dead_letters`,
     );
+    // Each order ends as its token scripts it; an order for the scarce product may instead be refused for stock.
+    const wrong = await unexpectedOutcomes(env, placed, (p) =>
+      (p.body.items as { productId: string }[])[0].productId === scarce.id
+        ? [tokenOutcome(p), 'CANCELLED:INSUFFICIENT_STOCK']
+        : [tokenOutcome(p)],
+    );
+    const [scarceStock] = await env.ds.query<{ sold: number; left: number }[]>(
+      `SELECT coalesce((SELECT sum(i.quantity) FROM order_items i JOIN orders o ON o.id = i.order_id
+                        WHERE i.product_id = $1 AND o.status = 'CONFIRMED'), 0)::int AS sold,
+              (SELECT quantity FROM inventory WHERE product_id = $1) AS left`,
+      [scarce.id],
+    );
     reportFigures({
       scenario: 'duplicates-and-stall',
       orders: placed.filter((p) => p.id).length,
@@ -136,12 +147,25 @@ describe('chaos: duplicate deliveries and a forced stall', () => {
       eventsDuplicated: duplicated.size,
       extraDeliveries,
       deadLetters: letters,
-      outcomes: await outcomeCounts(env),
+      outcomes: verdict.outcomes,
+      wrongOutcomes: wrong.length,
     });
 
     expect(frozen).toBeDefined();
     expect(extraDeliveries).toBeGreaterThan(ORDERS * 2);
     expectClean(verdict);
+    expect(wrong).toEqual([]);
+    const plentiful = placed.filter(
+      (p) => (p.body.items as { productId: string }[])[0].productId !== scarce.id,
+    );
+    expect(verdict.outcomes.PAYMENT_FAILED).toBeGreaterThanOrEqual(
+      plentiful.filter((p) => tokenOutcome(p) === 'PAYMENT_FAILED').length,
+    );
+    expect(verdict.outcomes.CONFIRMED).toBeGreaterThanOrEqual(
+      plentiful.filter((p) => tokenOutcome(p) === 'CONFIRMED').length,
+    );
+    expect(scarceStock.sold + scarceStock.left).toBe(ORDERS / 10);
+    expect(letters).toBe(0);
     await Promise.all([api, ...workers].map((p) => p.stop()));
   });
 });

@@ -1,5 +1,5 @@
 import { ChaosEnv } from './support/chaos-env';
-import { outcomeCounts, placeOrders, statusCounts } from './support/load';
+import { placeOrders, statusCounts } from './support/load';
 import { CHAOS_SEED, reportFigures, seededRandom, sized } from './support/profile';
 import { expectClean, recoverAndCheck } from './support/verdict';
 
@@ -71,6 +71,24 @@ describe('chaos: hot SKU', () => {
     });
     const verdict = await recoverAndCheck(env, { windowMs: sized(60_000, 120_000) });
     const multiSold = await soldOf(skus.map((s) => s.id));
+    const multiIds = multi.filter((p) => p.id).map((p) => p.id!);
+    // A refusal is right only if the final stock could not have filled the order either (every token
+    // succeeds, so stock only ever goes down): some line asks for more than is left of its product.
+    const fillable = await env.ds.query<{ id: string; reason: string | null }[]>(
+      `SELECT o.id, o.failure_reason AS reason FROM orders o
+       WHERE o.id = ANY($1::uuid[]) AND o.status = 'CANCELLED'
+         AND NOT EXISTS (
+           SELECT 1 FROM order_items i JOIN inventory v ON v.product_id = i.product_id
+           WHERE i.order_id = o.id AND i.quantity > v.quantity - v.reserved_quantity)`,
+      [multiIds],
+    );
+    const reasons = await env.ds.query<{ reason: string | null; n: number }[]>(
+      `SELECT failure_reason AS reason, count(*)::int AS n FROM orders
+       WHERE status = 'CANCELLED' GROUP BY failure_reason`,
+    );
+    const [{ letters }] = await env.ds.query<{ letters: number }[]>(
+      `SELECT count(*)::int AS letters FROM dead_letters`,
+    );
     const answers = statusCounts([...single, ...multi]);
     const serverErrors = Object.entries(answers).filter(
       ([status]) => Number(status) >= 500 || status === '0',
@@ -92,12 +110,20 @@ describe('chaos: hot SKU', () => {
         .filter((p) => p.answer.status === 0)
         .slice(0, 3)
         .map((p) => p.answer.body),
-      outcomes: await outcomeCounts(env),
+      outcomes: verdict.outcomes,
+      cancelledYetFillable: fillable.length,
+      deadLetters: letters,
     });
 
     expect(serverErrors).toEqual([]);
     expect(hotSold).toEqual({ sold: STOCK, left: 0 });
     expect(multiSold.sold + multiSold.left).toBe(5 * STOCK);
+    // Zero sales would pass the line above: every order must be accepted, and every refusal justified.
+    expect(statusCounts([...single, ...multi])).toEqual({ 202: 2 * ORDERS });
+    expect(fillable).toEqual([]);
+    expect(reasons).toEqual([{ reason: 'INSUFFICIENT_STOCK', n: verdict.outcomes.CANCELLED }]);
+    expect(verdict.outcomes.CONFIRMED).toBeGreaterThan(0);
+    expect(letters).toBe(0);
     expectClean(first);
     expectClean(verdict);
     await Promise.all([api, ...workers].map((p) => p.stop()));

@@ -11,7 +11,7 @@ module.exports = {
   testMatch: ['<rootDir>/test/chaos/**/*.chaos.ts', '<rootDir>/test/chaos/**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/'],
   globalSetup: '<rootDir>/test/chaos/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  globalTeardown: '<rootDir>/test/chaos/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/env.ts'],
   testTimeout: 30 * 60 * 1000,
   maxWorkers: 1,

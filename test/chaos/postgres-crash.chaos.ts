@@ -88,6 +88,7 @@ describe('chaos: PostgreSQL stopped under load', () => {
       answered503: placed.filter((p) => p.answer.status === 503).length,
       slowestAnswerMs: Math.round(Math.max(...placed.map((p) => p.answer.ms))),
       lostAcknowledged: acknowledged.length - found,
+      outcomes: verdict.outcomes,
     });
 
     expect(duringOutage.length).toBeGreaterThan(0);
@@ -96,6 +97,13 @@ describe('chaos: PostgreSQL stopped under load', () => {
     expect(wrong.map((p) => [p.answer.status, p.answer.body])).toEqual([]);
     expect(afterwards.status).toBe(202);
     expect(found).toBe(acknowledged.length);
+    // Succeeding tokens, plentiful stock: every order that exists (an answer lost in the crash may still
+    // have committed one) ends CONFIRMED.
+    const [{ orders }] = await env.ds.query<{ orders: number }[]>(
+      `SELECT count(*)::int AS orders FROM orders`,
+    );
+    expect(orders).toBeGreaterThanOrEqual(acknowledged.length);
+    expect(verdict.outcomes).toEqual({ CONFIRMED: orders });
     expect([api.pid, worker.pid, api.alive, worker.alive]).toEqual([apiPid, workerPid, true, true]);
     expectClean(verdict);
     await Promise.all([api.stop(), worker.stop()]);

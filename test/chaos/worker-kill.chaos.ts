@@ -1,5 +1,6 @@
 import { ChaosEnv } from './support/chaos-env';
-import { outcomeCounts, placeOrders, statusCounts } from './support/load';
+import { placeOrders, statusCounts, tokenOutcome, unexpectedOutcomes } from './support/load';
+import { expectGatewayLedgerClean, readGatewayLedger } from './support/gateway-ledger';
 import { CHAOS_SEED, reportFigures, seededRandom, sized } from './support/profile';
 import { ServiceProcess } from './support/service-process';
 import { expectClean, recoverAndCheck } from './support/verdict';
@@ -89,7 +90,22 @@ describe('chaos: worker kill -9 during orders', () => {
     const accepted = placed.filter((p) => p.id).map((p) => p.id!);
 
     const verdict = await recoverAndCheck(env, { windowMs: sized(60_000, 180_000) });
+    // Each order ends as its token scripts it; an order with a scarce line may instead be refused for stock.
+    const isScarce = (p: (typeof placed)[number]) =>
+      (p.body.items as { productId: string }[]).some((line) => scarce.some((s) => s.id === line.productId));
+    const wrong = await unexpectedOutcomes(env, placed, (p) =>
+      isScarce(p) ? [tokenOutcome(p), 'CANCELLED:INSUFFICIENT_STOCK'] : [tokenOutcome(p)],
+    );
+    const scarceSales = await env.ds.query<{ sold: number; left: number }[]>(
+      `SELECT coalesce(sum(i.quantity) FILTER (WHERE o.status = 'CONFIRMED'), 0)::int AS sold,
+              min(v.quantity)::int AS left
+       FROM inventory v LEFT JOIN order_items i ON i.product_id = v.product_id
+       LEFT JOIN orders o ON o.id = i.order_id
+       WHERE v.product_id = ANY($1::uuid[]) GROUP BY v.product_id ORDER BY v.product_id`,
+      [scarce.map((p) => p.id)],
+    );
     const [deadLetters] = await env.ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM dead_letters`);
+    const gateway = await readGatewayLedger(env.ds);
     reportFigures({
       scenario: 'worker-kill',
       orders: accepted.length,
@@ -98,14 +114,30 @@ describe('chaos: worker kill -9 during orders', () => {
       durationMs: Date.now() - started,
       recoveryMs: verdict.recoveryMs,
       answers: statusCounts(placed),
-      outcomes: await outcomeCounts(env),
+      outcomes: verdict.outcomes,
+      wrongOutcomes: wrong.length,
+      scarceUnitsSold: scarceSales.map((p) => p.sold),
       deadLetters: deadLetters.n,
+      executedCharges: gateway.executedCharges,
       seed: CHAOS_SEED,
     });
 
     expect(accepted).toHaveLength(ORDERS);
     expect(kills).toBe(KILLS);
     expectClean(verdict);
+    expect(wrong).toEqual([]);
+    // At least what the tokens script for the plentiful orders; scarce stock is conserved, never oversold.
+    const plentiful = placed.filter((p) => !isScarce(p)).map(tokenOutcome);
+    const scripted = (outcome: string) => plentiful.filter((o) => o === outcome).length;
+    expect(verdict.outcomes.CONFIRMED).toBeGreaterThanOrEqual(scripted('CONFIRMED'));
+    expect(verdict.outcomes.PAYMENT_FAILED).toBeGreaterThanOrEqual(scripted('PAYMENT_FAILED'));
+    expect(verdict.outcomes.CONFIRMED + verdict.outcomes.PAYMENT_FAILED + verdict.outcomes.CANCELLED).toBe(
+      ORDERS,
+    );
+    expect(verdict.outcomes.CANCELLED).toBeGreaterThan(0);
+    expect(scarceSales.map((s) => s.sold + s.left)).toEqual([ORDERS / 20, ORDERS / 20]);
+    expect(deadLetters.n).toBe(0);
+    expectGatewayLedgerClean(gateway);
     await stopAll([api, worker]);
   });
 });

@@ -399,6 +399,70 @@ describe('Checkout saga', () => {
         .expect(404);
     });
 
+    it('a cancellation in progress blocks ship, deliver and refund (409); the order ends CANCELLED (issue 20)', async () => {
+      // Before the fix the ship was accepted: the order ended SHIPPED with the money refunded and the stock restocked.
+      const orderId = await confirmedOrder(2);
+      const before = await stockOf(h.sut.dataSource, product.id);
+      await h.sut
+        .http()
+        .post(`/api/v1/orders/${orderId}/cancel`)
+        .set('authorization', `Bearer ${h.customer.token}`)
+        .expect(202);
+
+      const ship = await admin(`/api/v1/orders/${orderId}/ship`, { trackingNumber: 'TRACK-X' });
+      const deliver = await admin(`/api/v1/orders/${orderId}/deliver`);
+      const refund = await admin(`/api/v1/orders/${orderId}/refund`);
+      for (const res of [ship, deliver, refund]) {
+        expect(res.status).toBe(409);
+        expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      }
+      expect(ship.body.code).toBe('CANCELLATION_IN_PROGRESS');
+      expect(refund.body.code).toBe('CANCELLATION_IN_PROGRESS');
+
+      expect((await settledStatus(h.sut.dataSource, orderId, ['CANCELLED'])).status).toBe('CANCELLED');
+      await eventually(async () => (await effectsOf(h.sut.dataSource, orderId)).saga === 'COMPENSATED');
+      expect(await effectsOf(h.sut.dataSource, orderId)).toMatchObject({ captured: 1, refunds: 1 });
+      expect(await stockOf(h.sut.dataSource, product.id)).toEqual({
+        quantity: before.quantity + 2,
+        reserved: 0,
+      });
+      const [{ shipped }] = await h.sut.dataSource.query(
+        `SELECT count(*)::int AS shipped FROM order_status_history WHERE order_id = $1 AND to_status = 'SHIPPED'`,
+        [orderId],
+      );
+      expect(shipped).toBe(0);
+      await admin(`/api/v1/orders/${orderId}/ship`, { trackingNumber: 'TRACK-Y' }).expect(409);
+    });
+
+    it('cancel and ship sent at the same time: exactly one wins, and the order ends consistent with it', async () => {
+      const orderIds = await Promise.all(Array.from({ length: 6 }, () => confirmedOrder()));
+      const outcomes = await Promise.all(
+        orderIds.map(async (orderId) => {
+          const [cancel, ship] = await Promise.all([
+            h.sut
+              .http()
+              .post(`/api/v1/orders/${orderId}/cancel`)
+              .set('authorization', `Bearer ${h.customer.token}`),
+            admin(`/api/v1/orders/${orderId}/ship`, { trackingNumber: `RACE-${orderId.slice(0, 8)}` }),
+          ]);
+          return { orderId, cancel: cancel.status, ship: ship.status };
+        }),
+      );
+
+      for (const { orderId, cancel, ship } of outcomes) {
+        expect([cancel, ship].sort()).toEqual(cancel === 202 ? [202, 409] : [200, 409]);
+        const final = await settledStatus(h.sut.dataSource, orderId, ['CANCELLED', 'SHIPPED']);
+        const effects = await effectsOf(h.sut.dataSource, orderId);
+        if (cancel === 202) {
+          expect(final.status).toBe('CANCELLED');
+          await eventually(async () => (await effectsOf(h.sut.dataSource, orderId)).refunds === 1);
+        } else {
+          expect(final.status).toBe('SHIPPED');
+          expect(effects).toMatchObject({ refunds: 0, saga: 'COMPLETED' });
+        }
+      }
+    });
+
     it('partial then full refund by an admin: REFUNDED only when everything went back, never more', async () => {
       const orderId = await confirmedOrder(1);
       const partial = await admin(`/api/v1/orders/${orderId}/refund`, { amount: '15.00' }).expect(200);
@@ -452,6 +516,16 @@ describe('Checkout saga', () => {
       .expect(200);
     expect(timeline.body.status).toBe('NEEDS_ATTENTION');
     expect(timeline.body.compensation.pending).toContain('chargePayment');
+    // The cancellation stands while it waits for an operator: nothing may ship the order meanwhile (issue 20).
+    const ship = await h.sut
+      .http()
+      .post(`/api/v1/orders/${orderId}/ship`)
+      .set('authorization', `Bearer ${h.admin.token}`)
+      .send({ trackingNumber: 'TRACK-NA' })
+      .expect(409);
+    expect(ship.body.code).toBe('CANCELLATION_IN_PROGRESS');
+    const [{ status }] = await h.sut.dataSource.query('SELECT status FROM orders WHERE id = $1', [orderId]);
+    expect(status).toBe('CONFIRMED');
   });
 });
 

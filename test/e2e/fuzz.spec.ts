@@ -10,9 +10,17 @@ import { startTestApp, TestApp } from '../support/test-app';
 /**
  * Hostile input for every documented endpoint, as an anonymous caller, a customer and an admin: the
  * service must answer every request below 500, every 4xx as a problem document, and leave
- * Object.prototype untouched. FUZZ_SEED replays a failing run; FUZZ_RUNS changes the runs per endpoint.
+ * Object.prototype untouched. Each run fuzzes twice: with the fixed seed (the same requests every time)
+ * and with a fresh random seed, printed, so every CI run also explores new input. FUZZ_SEED=<seed> runs
+ * only that seed (to replay a failure); FUZZ_RUNS changes the runs per endpoint.
  */
-const SEED = Number(process.env.FUZZ_SEED ?? 20241122);
+const FIXED_SEED = 20241122;
+const SEEDS: { seed: number; kind: string }[] = process.env.FUZZ_SEED
+  ? [{ seed: Number(process.env.FUZZ_SEED), kind: 'from FUZZ_SEED' }]
+  : [
+      { seed: FIXED_SEED, kind: 'fixed' },
+      { seed: Math.floor(Math.random() * 2 ** 31), kind: 'random' },
+    ];
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 /** BODY_LIMIT_BYTES's default: a 10,000-item array fits below it, the oversized body does not. */
 const BODY_LIMIT = 1_048_576;
@@ -289,53 +297,65 @@ describe('Fuzzing every documented endpoint', () => {
     return undefined;
   }
 
-  it('never answers 5xx, answers every 4xx with a problem document, and pollutes no prototype', async () => {
-    const doc = (await sut.http().get('/api/docs-json').expect(200)).body as {
-      components: { schemas: Record<string, SchemaObject> };
-    };
-    const operations = await documentedOperations(sut);
-    const failures: string[] = [];
-    let requests = 0;
+  it.each(SEEDS)(
+    'never answers 5xx, answers every 4xx with a problem document, and pollutes no prototype (seed $seed, $kind)',
+    async ({ seed: SEED, kind }) => {
+      // Printed first, so a run cut short still says what to replay.
+      console.log(`fuzz: seed ${SEED} (${kind}); replay with FUZZ_SEED=${SEED}`);
+      const doc = (await sut.http().get('/api/docs-json').expect(200)).body as {
+        components: { schemas: Record<string, SchemaObject> };
+      };
+      const operations = await documentedOperations(sut);
+      const failures: string[] = [];
+      let requests = 0;
 
-    for (const op of operations) {
-      const label = `${op.method.toUpperCase()} ${op.path}`;
-      try {
-        await fc.assert(
-          fc.asyncProperty(requestsFor(op, doc.components.schemas, knownIds), async (fuzz) => {
-            requests++;
-            const problem = judge(await send(op, fuzz));
-            if (problem) {
-              throw new Error(problem);
-            }
-          }),
-          { numRuns: RUNS, seed: SEED, endOnFailure: true },
-        );
-      } catch (error) {
-        failures.push(`${label} (FUZZ_SEED=${SEED}): ${(error as Error).message.slice(0, 1500)}`);
-      }
-      if (op.body !== undefined) {
-        for (const body of specialBodies(op)) {
-          for (const caller of ['anonymous', 'customer', 'admin'] as const) {
-            requests++;
-            const res = await send(op, { caller, pathParams: pathIdsFor(op), query: [], headers: [], body });
-            const problem = judge(res);
-            if (problem) {
-              const what = JSON.stringify(body).slice(0, 80);
-              failures.push(`${label} as ${caller} with ${what}: ${problem}`);
+      for (const op of operations) {
+        const label = `${op.method.toUpperCase()} ${op.path}`;
+        try {
+          await fc.assert(
+            fc.asyncProperty(requestsFor(op, doc.components.schemas, knownIds), async (fuzz) => {
+              requests++;
+              const problem = judge(await send(op, fuzz));
+              if (problem) {
+                throw new Error(problem);
+              }
+            }),
+            { numRuns: RUNS, seed: SEED, endOnFailure: true },
+          );
+        } catch (error) {
+          failures.push(`${label} (FUZZ_SEED=${SEED}): ${(error as Error).message.slice(0, 1500)}`);
+        }
+        if (op.body !== undefined) {
+          for (const body of specialBodies(op)) {
+            for (const caller of ['anonymous', 'customer', 'admin'] as const) {
+              requests++;
+              const res = await send(op, {
+                caller,
+                pathParams: pathIdsFor(op),
+                query: [],
+                headers: [],
+                body,
+              });
+              const problem = judge(res);
+              if (problem) {
+                const what = JSON.stringify(body).slice(0, 80);
+                failures.push(`${label} as ${caller} with ${what}: ${problem}`);
+              }
             }
           }
         }
       }
-    }
 
-    expect(failures).toEqual([]);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeBefore);
-    // Figures for the README: how much was thrown at how many endpoints.
-    console.log(
-      `fuzz: ${requests} requests over ${operations.length} documented endpoints (seed ${SEED}); ` +
-        `statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
-    );
-    expect(operations.length).toBeGreaterThanOrEqual(40);
-  }, 120_000);
+      expect(failures).toEqual([]);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeBefore);
+      // Figures for the README: how much was thrown at how many endpoints.
+      console.log(
+        `fuzz: ${requests} requests over ${operations.length} documented endpoints (seed ${SEED}); ` +
+          `statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
+      );
+      expect(operations.length).toBeGreaterThanOrEqual(40);
+    },
+    120_000,
+  );
 });

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { OrderStatusService } from '../../src/modules/orders/order-status.service';
+import { OrderStatus } from '../../src/modules/orders/order-status';
+import {
+  orderEventsChannel,
+  OrderStatusService,
+  StatusEventMessage,
+} from '../../src/modules/orders/order-status.service';
+import { RedisService } from '../../src/platform/redis/redis.service';
 import { startTestApp, TestApp } from '../support/test-app';
 
 interface SseEvent {
@@ -39,6 +45,60 @@ async function readEvents(
   return { status: res.status, events };
 }
 
+/** An open SSE stream read as it arrives: `until` waits for a condition on the events seen so far. */
+function openStream(url: string, token: string) {
+  const events: SseEvent[] = [];
+  const waiters: {
+    check: (events: SseEvent[]) => boolean;
+    resolve: () => void;
+    reject: (error: Error) => void;
+  }[] = [];
+  const notify = () => {
+    for (const waiter of [...waiters]) {
+      if (waiter.check(events)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  };
+  const ended = (async () => {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event: SseEvent = { data: '' };
+        for (const line of block.split('\n')) {
+          const [field, ...rest] = line.split(': ');
+          if (field === 'id' || field === 'event' || field === 'data') {
+            event[field] = rest.join(': ');
+          }
+        }
+        if (block.includes('data:')) {
+          events.push(event);
+          notify();
+        }
+      }
+    }
+    // A stream that ended before a waited-for event fails the wait at once instead of timing out.
+    for (const waiter of waiters.splice(0)) {
+      waiter.reject(new Error(`the stream ended after ${JSON.stringify(events)}`));
+    }
+  })();
+  return {
+    events,
+    ended,
+    until: (check: (events: SseEvent[]) => boolean) =>
+      check(events)
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => waiters.push({ check, resolve, reject })),
+  };
+}
+
 describe('GET /orders/:id/events (Server-Sent Events)', () => {
   let sut: TestApp;
   let statuses: OrderStatusService;
@@ -73,7 +133,7 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
   });
   afterAll(() => sut.close());
 
-  async function move(to: 'PROCESSING' | 'CONFIRMED', id = orderId): Promise<void> {
+  async function move(to: OrderStatus, id = orderId): Promise<void> {
     const change = await sut.dataSource.transaction((tx) => statuses.transition(tx, id, to));
     await statuses.publish(change);
   }
@@ -83,6 +143,8 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
     await new Promise((r) => setTimeout(r, 100));
     await move('PROCESSING');
     await move('CONFIRMED');
+    // CONFIRMED is not final (issue 20): the stream goes on to the cancellation.
+    await move('CANCELLED');
 
     const { status, events } = await stream;
     expect(status).toBe(200);
@@ -91,6 +153,7 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
       'PENDING',
       'PROCESSING',
       'CONFIRMED',
+      'CANCELLED',
     ]);
     expect(events.at(-1)?.event).toBe('end');
 
@@ -98,7 +161,44 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
     expect(resumed.events.filter((e) => e.event === 'status').map((e) => JSON.parse(e.data).status)).toEqual([
       'PROCESSING',
       'CONFIRMED',
+      'CANCELLED',
     ]);
+  });
+
+  it('delivers live through pub/sub: an event that exists only on the channel reaches the open stream', async () => {
+    // The history table never holds this event, so neither the replay nor the catch-up poll can send it.
+    const id = await placeOrder();
+    const redis = sut.get(RedisService);
+    const [{ last }] = await sut.dataSource.query<{ last: string }[]>(
+      `SELECT max(id)::text AS last FROM order_status_history WHERE order_id = $1`,
+      [id],
+    );
+    const live: StatusEventMessage = {
+      id: String(BigInt(last) + 1n),
+      orderId: id,
+      from: 'PENDING',
+      status: 'CANCELLED',
+      reason: 'LIVE_ONLY',
+      at: new Date().toISOString(),
+    };
+    let ended = false;
+    const stream = readEvents(`${sut.url}/api/v1/orders/${id}/events`, token).finally(() => (ended = true));
+    // The stream subscribes while it replays the history: publish until it has passed the event on.
+    const deadline = Date.now() + 10_000;
+    while (!ended && Date.now() < deadline) {
+      await redis.client.publish(orderEventsChannel(redis, id), JSON.stringify(live));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(ended).toBe(true);
+
+    const { events } = await stream;
+    expect(
+      events.filter((e) => e.event === 'status').map((e) => JSON.parse(e.data) as StatusEventMessage),
+    ).toEqual([
+      expect.objectContaining({ status: 'PENDING', from: null }),
+      expect.objectContaining({ id: live.id, status: 'CANCELLED', reason: 'LIVE_ONLY' }),
+    ]);
+    expect(events.at(-1)?.event).toBe('end');
   });
 
   it('ends at once for a settled order when the client already saw the final event (found by fuzzing)', async () => {
@@ -130,6 +230,7 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
     ]);
     await move('PROCESSING', id);
     await move('CONFIRMED', id);
+    await move('CANCELLED', id);
 
     const { events } = await readEvents(`${sut.url}/api/v1/orders/${id}/events`, token);
     const statusEvents = events.filter((e) => e.event === 'status');
@@ -137,10 +238,56 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
       'PENDING',
       'PROCESSING',
       'CONFIRMED',
+      'CANCELLED',
     ]);
     const ids = statusEvents.map((e) => BigInt(e.id!));
     expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : 1)));
     expect(String(ids[1]).length).toBeGreaterThan(String(ids[0]).length);
     expect(events.at(-1)?.event).toBe('end');
+  });
+
+  describe('replays the whole history, ending only at a final status (issue 20)', () => {
+    it('replays a delivered-then-refunded order up to REFUNDED, then ends', async () => {
+      // Before the fix the replay stopped at CONFIRMED and sent `end`.
+      const id = await placeOrder();
+      for (const to of ['PROCESSING', 'CONFIRMED', 'SHIPPED', 'DELIVERED', 'REFUNDED'] as const) {
+        await move(to, id);
+      }
+
+      const { events } = await readEvents(`${sut.url}/api/v1/orders/${id}/events`, token);
+
+      expect(events.filter((e) => e.event === 'status').map((e) => JSON.parse(e.data).status)).toEqual([
+        'PENDING',
+        'PROCESSING',
+        'CONFIRMED',
+        'SHIPPED',
+        'DELIVERED',
+        'REFUNDED',
+      ]);
+      expect(events.at(-1)?.event).toBe('end');
+    });
+
+    it('keeps the stream of a shipped order open: DELIVERED, then REFUNDED arrive live, then it ends', async () => {
+      const id = await placeOrder();
+      for (const to of ['PROCESSING', 'CONFIRMED', 'SHIPPED'] as const) {
+        await move(to, id);
+      }
+      const stream = openStream(`${sut.url}/api/v1/orders/${id}/events`, token);
+      await stream.until((events) =>
+        events.some((e) => e.event === 'status' && e.data.includes('"SHIPPED"')),
+      );
+      expect(stream.events.map((e) => e.event)).not.toContain('end');
+
+      await move('DELIVERED', id);
+      await stream.until((events) => events.some((e) => e.data.includes('"DELIVERED"')));
+      expect(stream.events.map((e) => e.event)).not.toContain('end');
+      await move('REFUNDED', id);
+      await stream.ended;
+
+      expect(stream.events.filter((e) => e.event === 'status').map((e) => JSON.parse(e.data).status)).toEqual(
+        ['PENDING', 'PROCESSING', 'CONFIRMED', 'SHIPPED', 'DELIVERED', 'REFUNDED'],
+      );
+      expect(stream.events.at(-1)?.event).toBe('end');
+    });
   });
 });

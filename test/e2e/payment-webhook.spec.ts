@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { PaymentsService } from '../../src/modules/payments/payments.service';
 import { GatewayWebhookEvent, HttpWebhookSender } from '../../src/modules/payments/webhook-sender';
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../../src/modules/payments/webhook-signature';
+import { createRootLogger } from '../../src/platform/logging/logger';
 import { createOrder } from '../factories/order.factory';
+import { LogCapture } from '../support/log-capture';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const SECRET = 'whsec_test_secret';
@@ -10,15 +12,21 @@ const WEBHOOK = '/api/v1/payments/webhook';
 
 describe('POST /payments/webhook', () => {
   let sut: TestApp;
+  const logs = new LogCapture();
 
   beforeAll(async () => {
-    sut = await startTestApp({
-      PAYMENT_WEBHOOK_SECRET: SECRET,
-      PAYMENT_SUCCESS_RATE: '1',
-      PAYMENT_TRANSIENT_FAILURE_RATE: '0',
-      // The mock's own settlement must not race the events these tests send by hand.
-      PAYMENT_BANK_TRANSFER_SETTLE_MS: '3600000',
-    });
+    const logger = createRootLogger({ env: 'test', log: { level: 'warn' }, role: 'api' }, logs);
+    sut = await startTestApp(
+      {
+        PAYMENT_WEBHOOK_SECRET: SECRET,
+        PAYMENT_SUCCESS_RATE: '1',
+        PAYMENT_TRANSIENT_FAILURE_RATE: '0',
+        // The mock's own settlement must not race the events these tests send by hand.
+        PAYMENT_BANK_TRANSFER_SETTLE_MS: '3600000',
+      },
+      [],
+      { logger },
+    );
   });
   afterAll(() => sut.close());
 
@@ -141,6 +149,58 @@ describe('POST /payments/webhook', () => {
       [event.id],
     );
     expect(count).toBe(1);
+  });
+
+  describe('refuses a signed settlement that does not match the pending charge (issue 20)', () => {
+    const rejectedCount = async (reason: string): Promise<number> => {
+      const text = (await sut.http().get('/metrics').expect(200)).text;
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`aop_payment_webhook_rejected_total{reason="${reason}"}`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+
+    it.each([
+      ['amount_mismatch', { amount: '0.01', reference: 'made_up_reference' }],
+      ['amount_mismatch', { amount: '80.01' }],
+      ['currency_mismatch', { currency: 'EUR' }],
+      ['reference_mismatch', { reference: 'ch_someone_else' }],
+    ] as const)(
+      '%s %j: 422 problem, an error log line and a metric; nothing changes',
+      async (reason, change) => {
+        // Before the fix a signed 0.01 with a made-up reference settled the 80.00 charge as SUCCEEDED.
+        const { order, payment } = await pendingBankTransfer();
+        const before = await rejectedCount(reason);
+        const event = settlementOf(payment);
+        const body = JSON.stringify({ ...event, data: { ...event.data, ...change } });
+
+        const res = await post(body, signWebhook(SECRET, body, now())).expect(422);
+
+        expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+        expect(res.body).toMatchObject({ status: 422, code: 'SETTLEMENT_MISMATCH' });
+        expect(await stateOf(order.id)).toEqual({
+          payment: { status: 'PENDING', failureCode: null },
+          events: [],
+        });
+        expect(await rejectedCount(reason)).toBe(before + 1);
+        expect(logs.lines).toContainEqual(
+          expect.objectContaining({ level: 50, reason, paymentId: payment.id, eventId: event.id }),
+        );
+        // The genuine settlement still applies afterwards.
+        const genuine = JSON.stringify(settlementOf(payment));
+        await post(genuine, signWebhook(SECRET, genuine, now())).expect(204);
+        expect((await stateOf(order.id)).payment.status).toBe('SUCCEEDED');
+      },
+    );
+
+    it('answers 400 for a settlement without a usable amount or currency', async () => {
+      const { payment } = await pendingBankTransfer();
+      const event = settlementOf(payment);
+      for (const data of [{ amount: undefined }, { amount: 80 }, { amount: '1e3' }, { currency: 'US' }]) {
+        const body = JSON.stringify({ ...event, data: { ...event.data, ...data } });
+        await post(body, signWebhook(SECRET, body, now())).expect(400);
+      }
+    });
   });
 
   it('answers 400 for a signed body that is not a settlement event', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createUser, createUserWithToken } from '../factories/user.factory';
+import { createIsolatedDatabase } from '../support/isolation';
 import { startTestApp, TestApp } from '../support/test-app';
 
 function expectNoPasswordHash(body: unknown): void {
@@ -267,5 +268,87 @@ describe('Users', () => {
     ])('refuses ?%s with 400', async (query) => {
       await as(adminToken).get(`/users?${query}`).expect(400);
     });
+  });
+});
+
+describe('Users: the last active admin (issue 20)', () => {
+  // Active admins are counted across the whole database: this describe has one of its own.
+  let database: { url: string; drop: () => Promise<void> };
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    database = await createIsolatedDatabase();
+    sut = await startTestApp({ DATABASE_URL: database.url });
+  });
+  afterAll(async () => {
+    await sut.close();
+    await database.drop();
+  });
+
+  /** Only the given admins stay admins: every other admin (the seeded one too) becomes a customer. */
+  async function onlyAdmins(count: number): Promise<{ id: string; token: string }[]> {
+    await sut.dataSource.query(`UPDATE users SET role = 'customer' WHERE role = 'admin'`);
+    const admins = await Promise.all(
+      Array.from({ length: count }, () => createUserWithToken(sut, { role: 'admin' })),
+    );
+    return admins.map(({ user, token }) => ({ id: user.id, token }));
+  }
+
+  const activeAdmins = async (): Promise<number> =>
+    (
+      await sut.dataSource.query<{ count: number }[]>(
+        `SELECT count(*)::int AS count FROM users WHERE role = 'admin' AND is_active AND deleted_at IS NULL`,
+      )
+    )[0].count;
+
+  const put = (token: string, id: string, body: object) =>
+    sut.http().put(`/api/v1/users/${id}`).set('authorization', `Bearer ${token}`).send(body);
+
+  it('refuses to demote or deactivate the last active admin with 409, and changes nothing', async () => {
+    // Before the fix both answered 200 and left the installation without an admin.
+    const [admin] = await onlyAdmins(1);
+    for (const change of [{ role: 'customer' }, { isActive: false }, { role: 'customer', isActive: false }]) {
+      const res = await put(admin.token, admin.id, change).expect(409);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(res.body).toMatchObject({ status: 409, code: 'LAST_ADMIN' });
+    }
+    await sut
+      .http()
+      .delete(`/api/v1/users/${admin.id}`)
+      .set('authorization', `Bearer ${admin.token}`)
+      .expect(409);
+    const [row] = await sut.dataSource.query(
+      `SELECT role, is_active AS "isActive", deleted_at AS "deletedAt" FROM users WHERE id = $1`,
+      [admin.id],
+    );
+    expect(row).toEqual({ role: 'admin', isActive: true, deletedAt: null });
+    // Other changes to the same admin still work.
+    await put(admin.token, admin.id, { firstName: 'Still', role: 'admin', isActive: true }).expect(200);
+  });
+
+  it('lets an admin step down while another active admin remains, then not the last one', async () => {
+    const [a, b] = await onlyAdmins(2);
+    await put(a.token, a.id, { role: 'customer' }).expect(200);
+    await put(b.token, b.id, { isActive: false }).expect(409);
+    await sut
+      .http()
+      .delete(`/api/v1/users/${b.id}`)
+      .set('authorization', `Bearer ${a.token}`) // a's token still says admin: the rule is on the data
+      .expect(409);
+    expect(await activeAdmins()).toBe(1);
+  });
+
+  it('two admins demoting or deactivating each other at the same time: exactly one succeeds', async () => {
+    for (const change of [{ role: 'customer' }, { isActive: false }]) {
+      for (let round = 0; round < 5; round++) {
+        const [a, b] = await onlyAdmins(2);
+        const statuses = await Promise.all([
+          put(a.token, b.id, change).then((r) => r.status),
+          put(b.token, a.id, change).then((r) => r.status),
+        ]);
+        expect(statuses.sort()).toEqual([200, 409]);
+        expect(await activeAdmins()).toBe(1);
+      }
+    }
   });
 });

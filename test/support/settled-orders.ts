@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InventoryService } from '../../src/modules/inventory/inventory.service';
+import { NotificationsService } from '../../src/modules/notifications/notifications.service';
+import { TemplateName } from '../../src/modules/notifications/notification-templates';
 import { PaymentsService } from '../../src/modules/payments/payments.service';
 import { createProduct } from '../factories/product.factory';
 import { createUserWithToken } from '../factories/user.factory';
@@ -43,6 +45,7 @@ export async function buildSettledOrders(sut: TestApp): Promise<SettledOrders> {
   const db = sut.dataSource;
   const inventory = sut.get(InventoryService);
   const payments = sut.get(PaymentsService);
+  const notifications = sut.get(NotificationsService);
   const [{ user, token }, other, a, b, idle] = await Promise.all([
     createUserWithToken(sut),
     createUserWithToken(sut),
@@ -97,6 +100,25 @@ export async function buildSettledOrders(sut: TestApp): Promise<SettledOrders> {
   const refunded = await place([[b.id, 1]]);
   await sell(refunded, [[b.id, 1]]);
   await payments.refundOrder(refunded.id);
+
+  // What the saga tells the customer: a confirmation once confirmed, a notice when the payment failed.
+  const notify = (order: PlacedOrder, template: TemplateName) =>
+    notifications.request(db.manager, {
+      userId: user.id,
+      orderId: order.id,
+      template,
+      data: {
+        orderNumber: order.id.slice(0, 8),
+        customerName: 'Test',
+        items: [],
+        totalAmount: order.totalAmount,
+        currency: order.currency,
+      },
+    });
+  for (const order of [confirmed, delivered, refunded]) {
+    await notify(order, 'order-confirmation');
+  }
+  await notify(failed, 'payment-failed');
 
   const outOfStock = await place([[a.id, 1]]);
   const waiting = await place([[a.id, 1]]);

@@ -4,6 +4,8 @@ import { AuthGuard } from './auth.guard';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RefreshTokenRepository } from './refresh-token.repository';
 import { TokenService } from './token.service';
+import { UserStandingCache } from './user-standing.cache';
+import { UserStandingRepository } from './user-standing.repository';
 
 /**
  * Token verification, refresh-token storage and the global guards: what every HTTP module relies on.
@@ -14,9 +16,11 @@ import { TokenService } from './token.service';
   providers: [
     TokenService,
     RefreshTokenRepository,
+    UserStandingRepository,
+    UserStandingCache,
     { provide: APP_GUARD, useClass: RateLimitGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [TokenService, RefreshTokenRepository],
+  exports: [TokenService, RefreshTokenRepository, UserStandingRepository, UserStandingCache],
 })
 export class AuthCoreModule {}

@@ -17,13 +17,17 @@ import { AuthenticatedUser, CurrentUser } from './auth.decorators';
 import { Public } from '../../platform/http/access.decorators';
 import { AuthSessionDto, LoginDto, RefreshTokenDto, RegisterDto } from './auth.dto';
 import { AuthService } from './auth.service';
+import { LogOutEverywhere } from './log-out-everywhere';
 
 @ApiTags('auth')
 @ApiBadRequestResponse({ type: ProblemDetailsDto, description: 'Invalid body; `errors[]` lists each field' })
 @ApiTooManyRequestsResponse({ type: ProblemDetailsDto, description: 'Rate limited; see `Retry-After`' })
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly logOutEverywhere: LogOutEverywhere,
+  ) {}
 
   @Public()
   @Post('register')
@@ -76,5 +80,19 @@ export class AuthController {
   @ApiUnauthorizedResponse({ type: ProblemDetailsDto, description: 'No valid access token' })
   logout(@CurrentUser() user: AuthenticatedUser, @Body() body: RefreshTokenDto): Promise<void> {
     return this.auth.logout(user.id, body.refreshToken);
+  }
+
+  @ApiBearerAuth()
+  @Post('logout-all')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({
+    summary: 'Log out everywhere',
+    description:
+      'Revokes every refresh token of the caller and every access token issued so far, on every API instance within seconds.',
+  })
+  @ApiNoContentResponse({ description: 'Every session of the caller ended (this access token included)' })
+  @ApiUnauthorizedResponse({ type: ProblemDetailsDto, description: 'No valid access token' })
+  logoutAll(@CurrentUser() user: AuthenticatedUser): Promise<void> {
+    return this.logOutEverywhere.execute(user.id);
   }
 }

@@ -7,6 +7,8 @@ export interface AuthenticatedUser {
   id: string;
   email: string;
   role: UserRole;
+  /** The user's token version the access token was signed with (0 when absent). */
+  tokenVersion?: number;
 }
 
 export type AuthenticatedRequest = FastifyRequest & { user?: AuthenticatedUser };

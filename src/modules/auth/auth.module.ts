@@ -2,12 +2,13 @@ import { Module } from '@nestjs/common';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { LogOutEverywhere } from './log-out-everywhere';
 import { LoginThrottle } from './login-throttle';
 
-/** The account endpoints: register, login, refresh, logout. */
+/** The account endpoints: register, login, refresh, logout, logout everywhere. */
 @Module({
   imports: [UsersModule],
   controllers: [AuthController],
-  providers: [AuthService, LoginThrottle],
+  providers: [AuthService, LoginThrottle, LogOutEverywhere],
 })
 export class AuthModule {}

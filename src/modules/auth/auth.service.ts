@@ -137,7 +137,12 @@ export class AuthService implements OnModuleInit {
     );
     return {
       user: toUserResponse(user),
-      accessToken: this.tokens.signAccessToken({ id: user.id, email: user.email, role: user.role }),
+      accessToken: this.tokens.signAccessToken({
+        id: user.id,
+        email: user.email,
+        role: user.role,
+        tokenVersion: user.tokenVersion,
+      }),
       refreshToken,
       expiresIn: this.tokens.accessTokenTtlSeconds,
     };

@@ -4,6 +4,7 @@ import { Counter } from 'prom-client';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
 import { MetricsService } from '../../platform/metrics/metrics.service';
+import { withTimeout } from '../../platform/queue/with-timeout';
 import { RedisService } from '../../platform/redis/redis.service';
 import { AuthenticatedRequest } from './auth.decorators';
 import { identifyCaller } from './auth.guard';
@@ -23,6 +24,8 @@ export class RateLimitGuard implements CanActivate {
   private readonly logger = new Logger(RateLimitGuard.name);
   private readonly rejections: Counter<'scope'>;
   private lastFailureLoggedAt = 0;
+  /** Until then requests pass without asking the store: it just failed or hung (a black-holed Redis). */
+  private storeSkippedUntil = 0;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -48,15 +51,21 @@ export class RateLimitGuard implements CanActivate {
     const scope = user ? 'user' : 'ip';
     const subject = user ? user.id : request.ip;
 
+    if (Date.now() < this.storeSkippedUntil) {
+      return true;
+    }
     let count: number;
     let ttlMs: number;
     try {
       const key = this.redis.key('ratelimit', scope, subject);
-      [count, ttlMs] = (await FIXED_WINDOW_HIT.run(this.redis.client, [key], [WINDOW_MS])) as [
-        number,
-        number,
-      ];
+      [count, ttlMs] = (await withTimeout(
+        FIXED_WINDOW_HIT.run(this.redis.client, [key], [WINDOW_MS]),
+        this.config.rateLimit.storeTimeoutMs,
+        'rate limit store',
+      )) as [number, number];
     } catch (error) {
+      // One slow or failed call, not every request, pays for an outage: the next ones skip the store.
+      this.storeSkippedUntil = Date.now() + this.config.rateLimit.storeRetryMs;
       this.logFailOpen(error);
       return true;
     }

@@ -14,7 +14,15 @@ interface AccessClaims {
   email: string;
   role: UserRole;
   jti: string;
+  /** The user's token version at signing: a token older than the current version is revoked. */
+  ver: number;
 }
+
+/**
+ * Header fields that name or carry a key. Ours never have them; a token that does was made by someone
+ * hoping the verifier trusts the key it brings (RFC 8725 §3.10), so it is refused whatever it says.
+ */
+const KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'kid', 'crit'];
 
 /** Signs and verifies access tokens: HS256 only, issuer and audience pinned. */
 @Injectable()
@@ -33,7 +41,13 @@ export class TokenService {
   }
 
   signAccessToken(user: AuthenticatedUser): string {
-    const claims: AccessClaims = { sub: user.id, email: user.email, role: user.role, jti: randomUUID() };
+    const claims: AccessClaims = {
+      sub: user.id,
+      email: user.email,
+      role: user.role,
+      jti: randomUUID(),
+      ver: user.tokenVersion ?? 0,
+    };
     return this.jwt.sign(claims, {
       algorithm: 'HS256',
       expiresIn: this.config.auth.accessTokenTtlSeconds,
@@ -45,20 +59,27 @@ export class TokenService {
   /** Returns the user the token proves, or undefined for any token that is not ours, valid and unexpired. */
   verifyAccessToken(token: string): AuthenticatedUser | undefined {
     try {
-      const claims = this.jwt.verify<AccessClaims & { iat: number; exp: number }>(token, {
+      const { header, payload: claims } = this.jwt.verify<{
+        header: Record<string, unknown>;
+        payload: Partial<AccessClaims> & { iat?: number; exp?: number };
+      }>(token, {
         algorithms: ['HS256'],
         issuer: JWT_ISSUER,
         audience: JWT_AUDIENCE,
+        complete: true,
       });
       // jsonwebtoken accepts a token without `exp`; ours always carry one, so one without never expires: refuse it.
       if (
+        KEY_HEADERS.some((field) => field in header) ||
         typeof claims.exp !== 'number' ||
         typeof claims.sub !== 'string' ||
-        (claims.role !== 'customer' && claims.role !== 'admin')
+        typeof claims.email !== 'string' ||
+        (claims.role !== 'customer' && claims.role !== 'admin') ||
+        (claims.ver !== undefined && !Number.isInteger(claims.ver))
       ) {
         return undefined;
       }
-      return { id: claims.sub, email: claims.email, role: claims.role };
+      return { id: claims.sub, email: claims.email, role: claims.role, tokenVersion: claims.ver ?? 0 };
     } catch {
       return undefined;
     }

@@ -79,8 +79,9 @@ export class CheckoutWorker {
     if (!(error instanceof PaymentGatewayUnavailableError)) {
       return error;
     }
-    const resetMs = this.config.payment.breaker.resetTimeoutMs;
-    return new RetryLaterError(error.message, Math.round(resetMs * (1 + Math.random() * 0.2)));
+    // A pacer that would have to hold the call too long says when to come back; an open circuit does not.
+    const delayMs = error.retryAfterMs ?? this.config.payment.breaker.resetTimeoutMs;
+    return new RetryLaterError(error.message, Math.round(delayMs * (1 + Math.random() * 0.2)));
   }
 
   private async hasChargeInDoubt(orderId: string): Promise<boolean> {

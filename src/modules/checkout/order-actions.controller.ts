@@ -53,7 +53,9 @@ export class OrderActionsController {
   @Post(':id/ship')
   @HttpCode(200)
   @ApiOperation({ summary: 'CONFIRMED → SHIPPED with a tracking number; the customer is told (admin)' })
-  @ApiConflictResponse({ description: 'Illegal transition' })
+  @ApiConflictResponse({
+    description: 'Illegal transition, or a cancellation in progress (CANCELLATION_IN_PROGRESS)',
+  })
   ship(
     @CurrentUser() admin: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -66,7 +68,9 @@ export class OrderActionsController {
   @Post(':id/deliver')
   @HttpCode(200)
   @ApiOperation({ summary: 'SHIPPED → DELIVERED (admin)' })
-  @ApiConflictResponse({ description: 'Illegal transition' })
+  @ApiConflictResponse({
+    description: 'Illegal transition, or a cancellation in progress (CANCELLATION_IN_PROGRESS)',
+  })
   deliver(
     @CurrentUser() admin: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -80,7 +84,9 @@ export class OrderActionsController {
   @ApiOperation({
     summary: 'Full or partial refund through the gateway; REFUNDED when everything went back (admin)',
   })
-  @ApiConflictResponse({ description: 'Not refundable in this status, or nothing left to refund' })
+  @ApiConflictResponse({
+    description: 'Not refundable in this status, nothing left to refund, or a cancellation in progress',
+  })
   refund(
     @CurrentUser() admin: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,

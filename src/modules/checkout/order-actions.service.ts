@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { NotificationsService } from '../notifications/notifications.service';
-import { IllegalTransitionError, OrderStatus } from '../orders/order-status';
+import { CancellationInProgressError, IllegalTransitionError, OrderStatus } from '../orders/order-status';
 import { OrderStatusService, StatusChange } from '../orders/order-status.service';
 import { OrderQueries, OrderStatusView } from '../orders/order.queries';
 import { PaymentsService, RefundOutcome } from '../payments/payments.service';
@@ -81,7 +81,10 @@ export class OrderActionsService {
     return this.move(admin, orderId, 'DELIVERED', undefined, { reason: 'DELIVERED' });
   }
 
-  /** Full or partial refund through the gateway; REFUNDED once everything captured went back. */
+  /**
+   * Full or partial refund through the gateway; REFUNDED once everything captured went back. Refused
+   * (409) while a cancellation is under way, like ship and deliver (docs/orders.md).
+   */
   async refund(
     admin: AuthenticatedUser,
     orderId: string,
@@ -91,12 +94,21 @@ export class OrderActionsService {
     if (!['CONFIRMED', 'SHIPPED', 'DELIVERED'].includes(current.status)) {
       throw new IllegalTransitionError(current.status, 'REFUNDED');
     }
+    // A cancellation in progress refunds (and restocks) on its own: an admin refund then would be a second one.
+    await this.dataSource.transaction((tx) => this.statuses.assertNotBeingUndone(tx, orderId, 'REFUNDED'));
     const refund = await this.payments.refundOrder(orderId, { amount });
     if (refund.fullyRefunded) {
-      const change = await this.dataSource.transaction((tx) =>
-        this.statuses.transition(tx, orderId, 'REFUNDED', { reason: 'REFUNDED' }),
-      );
-      await this.statuses.publish(change);
+      try {
+        const change = await this.dataSource.transaction((tx) =>
+          this.statuses.transition(tx, orderId, 'REFUNDED', { reason: 'REFUNDED' }),
+        );
+        await this.statuses.publish(change);
+      } catch (error) {
+        // A cancellation accepted since the check above: the money is back, the order ends CANCELLED.
+        if (!(error instanceof CancellationInProgressError)) {
+          throw error;
+        }
+      }
     }
     return { order: await this.queries.status(admin, orderId), refund };
   }

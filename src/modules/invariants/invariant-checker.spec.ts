@@ -4,6 +4,7 @@ import { createIsolatedDatabase } from '../../../test/support/isolation';
 import { buildSettledOrders, SettledOrders } from '../../../test/support/settled-orders';
 import { startTestApp, TestApp } from '../../../test/support/test-app';
 import { InvariantChecker, InvariantReport } from './invariant-checker';
+import { InventoryService } from '../inventory/inventory.service';
 import { INVARIANT_CHECKS } from './invariant-checks';
 
 /** Checks with a non-zero count, by name: what a corruption should (and should only) trip. */
@@ -62,6 +63,7 @@ describe(InvariantChecker.name, () => {
       recoveryWindowSeconds: 3600,
       outboxLagSeconds: 60,
       outboxRetentionHours: 168,
+      deadLetterAgeSeconds: 3600,
       sampleRows: 5,
     });
   });
@@ -90,6 +92,7 @@ describe(InvariantChecker.name, () => {
         recoveryWindowSeconds: 0,
         outboxLagSeconds: 0,
         outboxRetentionHours: 168,
+        deadLetterAgeSeconds: 0,
         sampleRows: 5,
       });
 
@@ -115,11 +118,171 @@ describe(InvariantChecker.name, () => {
       expect(report.ok).toBe(false);
     });
 
-    it('money_balances: a paid order whose total differs from what was captured', async () => {
+    it('orders_fulfilled_not_undone: a delivered order refunded in full, caught inside the recovery window', async () => {
+      const { deliveredPartlyRefunded: delivered } = data.orders;
+      const report = await checkAfter(async (tx) => {
+        // What a cancellation racing the ship did: refund the rest. The order changed just now, so the
+        // windowed money check does not see it yet; this one must.
+        await tx.query(`UPDATE orders SET updated_at = now() WHERE id = $1`, [delivered.id]);
+        await tx.query(
+          `INSERT INTO payments (order_id, kind, status, amount, currency, method, provider, idempotency_key)
+           SELECT $1, 'REFUND', 'SUCCEEDED', c.amount - r.amount, c.currency, c.method, c.provider, $2
+           FROM payments c, (SELECT sum(amount) AS amount FROM payments WHERE order_id = $1 AND kind = 'REFUND') r
+           WHERE c.order_id = $1 AND c.kind = 'CHARGE' AND c.status = 'SUCCEEDED'`,
+          [delivered.id, `refund:${randomUUID()}`],
+        );
+      });
+      expect(failing(report)).toEqual({ orders_fulfilled_not_undone: 1 });
+      expect(rowsOf(report, 'orders_fulfilled_not_undone')).toEqual([
+        expect.objectContaining({
+          orderId: delivered.id,
+          status: 'DELIVERED',
+          rule: 'money refunded while fulfilled',
+        }),
+      ]);
+    });
+
+    it('orders_fulfilled_not_undone: a delivered order whose stock was restocked, caught inside the recovery window', async () => {
+      const { deliveredPartlyRefunded: delivered } = data.orders;
+      const report = await checkAfter(async (tx) => {
+        await tx.query(`UPDATE orders SET updated_at = now() WHERE id = $1`, [delivered.id]);
+        await app.get(InventoryService).restock(tx, delivered.id, { reason: 'CANCELLED_BY_CUSTOMER' });
+      });
+      expect(failing(report)).toEqual({ orders_fulfilled_not_undone: 1 });
+      expect(rowsOf(report, 'orders_fulfilled_not_undone')).toEqual([
+        expect.objectContaining({ orderId: delivered.id, rule: 'stock restocked while fulfilled' }),
+      ]);
+      expect(rowsOf(report, 'orders_fulfilled_not_undone')[0].restockedUnits).toBeGreaterThan(0);
+    });
+
+    it('saga_terminal: a confirmed order whose saga still waits', async () => {
       const { confirmed } = data.orders;
       const report = await checkAfter((tx) =>
-        tx.query(`UPDATE orders SET total_amount = total_amount + 0.01 WHERE id = $1`, [confirmed.id]),
+        tx.query(
+          `UPDATE saga_state SET status = 'WAITING', current_step = 'chargePayment' WHERE order_id = $1`,
+          [confirmed.id],
+        ),
       );
+      expect(failing(report)).toEqual({ saga_terminal: 1 });
+      expect(rowsOf(report, 'saga_terminal')).toEqual([
+        { orderId: confirmed.id, status: 'CONFIRMED', sagaStatus: 'WAITING', sagaStep: 'chargePayment' },
+      ]);
+    });
+
+    it('order_totals: a line whose total is not its price times its quantity', async () => {
+      const { confirmed } = data.orders;
+      const report = await checkAfter((tx) =>
+        tx.query(
+          `UPDATE order_items SET line_total = line_total + 1 WHERE order_id = $1 AND product_id = $2`,
+          [confirmed.id, data.products.a],
+        ),
+      );
+      expect(failing(report)).toEqual({ order_totals: 1 });
+      // 2 x 12.50 + 1 x 40.00 = 65.00 charged; the lines now say 66.00.
+      expect(rowsOf(report, 'order_totals')).toEqual([
+        { orderId: confirmed.id, currency: 'USD', totalAmount: '65.00', linesTotal: '66.00', badLines: 1 },
+      ]);
+    });
+
+    it('payments_in_doubt: a failed order whose charge is still PENDING', async () => {
+      const { paymentFailed } = data.orders;
+      const report = await checkAfter((tx) =>
+        tx.query(`UPDATE payments SET status = 'PENDING' WHERE order_id = $1 AND kind = 'CHARGE'`, [
+          paymentFailed.id,
+        ]),
+      );
+      expect(failing(report)).toEqual({ payments_in_doubt: 1 });
+      expect(rowsOf(report, 'payments_in_doubt')).toEqual([
+        expect.objectContaining({ orderId: paymentFailed.id, status: 'PAYMENT_FAILED', kind: 'CHARGE' }),
+      ]);
+    });
+
+    it('refunds_match_status: a REFUNDED order with nothing refunded', async () => {
+      const { refunded } = data.orders;
+      // Without the charge too, money_balances sees nothing kept and nothing refunded: only this check can tell.
+      const report = await checkAfter((tx) =>
+        tx.query(`DELETE FROM payments WHERE order_id = $1`, [refunded.id]),
+      );
+      expect(failing(report)).toEqual({ refunds_match_status: 1 });
+      expect(rowsOf(report, 'refunds_match_status')).toEqual([
+        { orderId: refunded.id, status: 'REFUNDED', totalAmount: '40.00' },
+      ]);
+    });
+
+    it("payments_in_order_currency: a charge in another currency than the order's", async () => {
+      const { confirmed } = data.orders;
+      const report = await checkAfter((tx) =>
+        tx.query(`UPDATE payments SET currency = 'EUR' WHERE order_id = $1 AND kind = 'CHARGE'`, [
+          confirmed.id,
+        ]),
+      );
+      expect(failing(report)).toEqual({ payments_in_order_currency: 1 });
+      expect(rowsOf(report, 'payments_in_order_currency')).toEqual([
+        expect.objectContaining({
+          orderId: confirmed.id,
+          kind: 'CHARGE',
+          currency: 'EUR',
+          orderCurrency: 'USD',
+        }),
+      ]);
+    });
+
+    it('notifications_one_per_outcome: a confirmation missing, one sent twice, one sent for a failed payment', async () => {
+      const { confirmed, refunded, paymentFailed } = data.orders;
+      const copy = `INSERT INTO notifications (user_id, order_id, channel, template, recipient, dedupe_key)
+        SELECT user_id, $2, channel, template, recipient, $3 || id FROM notifications
+        WHERE order_id = $1 AND template = 'order-confirmation'`;
+      const report = await checkAfter(async (tx) => {
+        await tx.query(`DELETE FROM notifications WHERE order_id = $1`, [confirmed.id]);
+        await tx.query(copy, [refunded.id, paymentFailed.id, `wrong:${randomUUID()}`]);
+        await tx.query(copy, [refunded.id, refunded.id, `again:${randomUUID()}`]);
+      });
+      expect(failing(report)).toEqual({ notifications_one_per_outcome: 3 });
+      expect(rowsOf(report, 'notifications_one_per_outcome')).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ orderId: confirmed.id, sent: 0, rule: 'no order-confirmation notice' }),
+          expect.objectContaining({
+            orderId: refunded.id,
+            sent: 2,
+            rule: 'several order-confirmation notices on one channel',
+          }),
+          expect.objectContaining({
+            orderId: paymentFailed.id,
+            template: 'payment-failed',
+            contrary: 1,
+            rule: 'a contrary notice was sent',
+          }),
+        ]),
+      );
+    });
+
+    it('dead_letters_waiting (attention): an open dead letter older than the threshold, not a young one', async () => {
+      const letter = `INSERT INTO dead_letters (queue, job_name, payload, error, created_at)
+        VALUES ('payment-processing', 'charge', '{}'::jsonb, 'gateway down', now() - make_interval(secs => $1))`;
+      const report = await checkAfter(async (tx) => {
+        await tx.query(letter, [7200]);
+        await tx.query(letter, [60]);
+      });
+      expect(failing(report)).toEqual({});
+      expect(failing(report, 'attention')).toEqual({
+        orders_needing_attention: 1,
+        outbox_parked: 1,
+        dead_letters_waiting: 1,
+      });
+      expect(report.ok).toBe(true);
+    });
+
+    it('money_balances: a paid order whose total differs from what was captured', async () => {
+      const { confirmed } = data.orders;
+      const report = await checkAfter(async (tx) => {
+        // The line moves with the total, so the order still adds up (order_totals holds).
+        await tx.query(`UPDATE orders SET total_amount = total_amount + 0.01 WHERE id = $1`, [confirmed.id]);
+        await tx.query(
+          `UPDATE order_items SET unit_price = unit_price + 0.01, line_total = line_total + 0.01
+           WHERE order_id = $1 AND product_id = $2`,
+          [confirmed.id, data.products.b],
+        );
+      });
       expect(failing(report)).toEqual({ money_balances: 1 });
       expect(rowsOf(report, 'money_balances')).toEqual([
         expect.objectContaining({ orderId: confirmed.id, rule: 'captured differs from total' }),
@@ -266,15 +429,16 @@ describe(InvariantChecker.name, () => {
 
     it('stock_orders_settled: a confirmed order that did not sell all it ordered', async () => {
       const { confirmed } = data.orders;
+      // 4 x 6.25 keeps the line's 25.00, so the order still adds up (order_totals holds).
       const report = await checkAfter((tx) =>
-        tx.query(`UPDATE order_items SET quantity = 3 WHERE order_id = $1 AND product_id = $2`, [
-          confirmed.id,
-          data.products.a,
-        ]),
+        tx.query(
+          `UPDATE order_items SET quantity = 4, unit_price = 6.25 WHERE order_id = $1 AND product_id = $2`,
+          [confirmed.id, data.products.a],
+        ),
       );
       expect(failing(report)).toEqual({ stock_orders_settled: 1 });
       expect(rowsOf(report, 'stock_orders_settled')).toEqual([
-        expect.objectContaining({ orderId: confirmed.id, ordered: 3, confirmed: 2, active: 0 }),
+        expect.objectContaining({ orderId: confirmed.id, ordered: 4, confirmed: 2, active: 0 }),
       ]);
     });
 
@@ -305,6 +469,12 @@ describe(InvariantChecker.name, () => {
       ]);
     });
 
+    it('outbox_one_effect: consumed OrderCreated events that started no saga, even with saga_state empty', async () => {
+      const report = await checkAfter((tx) => tx.query(`DELETE FROM saga_state`));
+      // Seven published OrderCreated events; the order waiting for an operator loses its excuse too.
+      expect(failing(report)).toEqual({ outbox_one_effect: 7, orders_settled: 1 });
+    });
+
     it('outbox_one_effect: a consumed OrderCreated event that started no saga', async () => {
       const { refunded } = data.orders;
       const report = await checkAfter((tx) =>
@@ -318,7 +488,7 @@ describe(InvariantChecker.name, () => {
 
     it('idempotency_one_order_per_key: the database refuses a second order for a key; the check finds one if the index is gone', async () => {
       const duplicate = `INSERT INTO orders (user_id, status, total_amount, idempotency_key, created_at, updated_at)
-        VALUES ($1, 'CANCELLED', 10, $2, now() - interval '1 day', now() - interval '1 day')`;
+        VALUES ($1, 'CANCELLED', 0, $2, now() - interval '1 day', now() - interval '1 day')`;
       const params = [data.userId, data.idempotencyKey];
 
       const report = await checkAfter(async (tx) => {

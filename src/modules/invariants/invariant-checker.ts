@@ -11,6 +11,8 @@ export interface InvariantOptions {
   recoveryWindowSeconds: number;
   outboxLagSeconds: number;
   outboxRetentionHours: number;
+  /** An OPEN dead letter older than this needs an operator (attention). */
+  deadLetterAgeSeconds: number;
   /** Offending rows kept per check; the count is always exact. */
   sampleRows: number;
 }
@@ -89,6 +91,7 @@ export class InvariantChecker {
       window: this.options.recoveryWindowSeconds,
       lag: this.options.outboxLagSeconds,
       retention: this.options.outboxRetentionHours,
+      deadletterage: this.options.deadLetterAgeSeconds,
       settled: SETTLED,
     };
     const results: InvariantResult[] = [];

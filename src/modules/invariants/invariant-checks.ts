@@ -7,11 +7,14 @@ import { SETTLED_STATUSES } from '../orders/order-status';
  *
  * Parameters, by name: `:window` the recovery window in seconds (orders created or changed more
  * recently may still be moving), `:lag` the outbox lag threshold in seconds, `:retention` the
- * outbox retention in hours, `:settled` the settled order statuses. Each check is ordered so the
- * oldest offender comes first.
+ * outbox retention in hours, `:settled` the settled order statuses, `:deadletterage` the age in
+ * seconds after which an open dead letter needs an operator. Each check is ordered so the oldest
+ * offender comes first. New checks go into their group's place in the list (each check is one
+ * self-contained entry, so parallel additions merge cleanly).
  */
 
-export type InvariantGroup = 'orders' | 'money' | 'stock' | 'outbox' | 'idempotency';
+export type InvariantGroup =
+  'orders' | 'money' | 'stock' | 'outbox' | 'idempotency' | 'notifications' | 'queues';
 export type InvariantSeverity = 'violation' | 'attention';
 
 export interface InvariantCheck {
@@ -27,6 +30,9 @@ export const CHECKOUT_SAGA = 'checkout';
 
 const PAID_STATUSES = `('CONFIRMED', 'SHIPPED', 'DELIVERED')`;
 const UNPAID_STATUSES = `('CANCELLED', 'PAYMENT_FAILED')`;
+/** Orders that were once confirmed: they owe the customer exactly one confirmation notice. */
+const CONFIRMED_ONCE = `('CONFIRMED', 'SHIPPED', 'DELIVERED', 'REFUNDED')`;
+const UNFINISHED_SAGA = `('RUNNING', 'WAITING', 'COMPENSATING')`;
 const AT_REST = `o.updated_at < now() - make_interval(secs => :window)`;
 
 export const INVARIANT_CHECKS: readonly InvariantCheck[] = [
@@ -57,6 +63,69 @@ export const INVARIANT_CHECKS: readonly InvariantCheck[] = [
       FROM saga_state s JOIN orders o ON o.id = s.order_id
       WHERE s.status = 'NEEDS_ATTENTION'
       ORDER BY s.updated_at`,
+  },
+  {
+    name: 'orders_fulfilled_not_undone',
+    group: 'orders',
+    severity: 'violation',
+    description:
+      'No SHIPPED or DELIVERED order had its money refunded in full (SUCCEEDED refunds equal to the capture) ' +
+      'or its stock restocked; checked at once, without the recovery window (issue 20: a cancellation ' +
+      'that raced a ship).',
+    sql: `
+      WITH fulfilled AS (
+        SELECT o.id, o.status, o.updated_at FROM orders o WHERE o.status IN ('SHIPPED', 'DELIVERED')
+      ), money AS (
+        SELECT p.order_id,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'CHARGE' AND p.status = 'SUCCEEDED'), 0) AS captured,
+               coalesce(sum(p.amount) FILTER (WHERE p.kind = 'REFUND' AND p.status = 'SUCCEEDED'), 0) AS refunded
+        FROM payments p JOIN fulfilled f ON f.id = p.order_id GROUP BY p.order_id
+      ), restocked AS (
+        SELECT m.order_id, sum(m.quantity_delta)::int AS units
+        FROM stock_movements m JOIN fulfilled f ON f.id = m.order_id
+        WHERE m.type = 'RESTOCK' GROUP BY m.order_id
+      )
+      SELECT f.id AS "orderId", f.status, coalesce(m.captured, 0)::text AS captured,
+             coalesce(m.refunded, 0)::text AS refunded, coalesce(r.units, 0) AS "restockedUnits",
+             CASE WHEN coalesce(r.units, 0) > 0 THEN 'stock restocked while fulfilled'
+                  ELSE 'money refunded while fulfilled' END AS rule
+      FROM fulfilled f LEFT JOIN money m ON m.order_id = f.id LEFT JOIN restocked r ON r.order_id = f.id
+      -- More refunded than captured is money_balances' 'refunded exceeds captured' (also without window).
+      WHERE coalesce(r.units, 0) > 0 OR (m.refunded > 0 AND m.refunded = m.captured)
+      ORDER BY f.updated_at`,
+  },
+  {
+    name: 'saga_terminal',
+    group: 'orders',
+    severity: 'violation',
+    description:
+      'Every settled order at rest has a finished saga (COMPLETED or COMPENSATED; NEEDS_ATTENTION is listed apart): ' +
+      'no saga still running, waiting or compensating behind a final status.',
+    sql: `
+      SELECT o.id AS "orderId", o.status, s.status AS "sagaStatus", s.current_step AS "sagaStep"
+      FROM orders o
+      JOIN saga_state s ON s.order_id = o.id AND s.saga_type = '${CHECKOUT_SAGA}'
+      WHERE ${AT_REST} AND o.status = ANY(:settled) AND s.status IN ${UNFINISHED_SAGA}
+      ORDER BY o.updated_at`,
+  },
+  {
+    name: 'order_totals',
+    group: 'orders',
+    severity: 'violation',
+    description:
+      "Every order's total is the sum of its line totals, and each line total is unit price x quantity " +
+      "(prices are stored in the order's currency).",
+    sql: `
+      WITH lines AS (
+        SELECT order_id, sum(line_total) AS total,
+               count(*) FILTER (WHERE line_total <> round(unit_price * quantity, 2))::int AS "badLines"
+        FROM order_items GROUP BY order_id
+      )
+      SELECT o.id AS "orderId", o.currency, o.total_amount::text AS "totalAmount",
+             coalesce(l.total, 0)::text AS "linesTotal", coalesce(l."badLines", 0) AS "badLines"
+      FROM orders o LEFT JOIN lines l ON l.order_id = o.id
+      WHERE o.total_amount <> coalesce(l.total, 0) OR l."badLines" > 0
+      ORDER BY o.created_at`,
   },
   {
     name: 'money_balances',
@@ -116,6 +185,43 @@ export const INVARIANT_CHECKS: readonly InvariantCheck[] = [
       SELECT p.id AS "paymentId", p.order_id AS "orderId", p.kind, p.status, p.amount
       FROM payments p
       WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = p.order_id)
+      ORDER BY p.created_at`,
+  },
+  {
+    name: 'payments_in_doubt',
+    group: 'money',
+    severity: 'violation',
+    description:
+      'No settled order at rest has a charge or refund still PENDING (an answer from the gateway never recorded).',
+    sql: `
+      SELECT p.id AS "paymentId", p.order_id AS "orderId", o.status, p.kind, p.amount::text AS amount,
+             p.updated_at AS "since"
+      FROM payments p JOIN orders o ON o.id = p.order_id
+      WHERE p.status = 'PENDING' AND o.status = ANY(:settled) AND ${AT_REST}
+      ORDER BY p.updated_at`,
+  },
+  {
+    name: 'refunds_match_status',
+    group: 'money',
+    severity: 'violation',
+    description: 'Every REFUNDED order at rest had money refunded (at least one SUCCEEDED refund).',
+    sql: `
+      SELECT o.id AS "orderId", o.status, o.total_amount::text AS "totalAmount"
+      FROM orders o
+      WHERE o.status = 'REFUNDED' AND ${AT_REST}
+        AND NOT EXISTS (
+          SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.kind = 'REFUND' AND p.status = 'SUCCEEDED')
+      ORDER BY o.updated_at`,
+  },
+  {
+    name: 'payments_in_order_currency',
+    group: 'money',
+    severity: 'violation',
+    description: "Every charge and refund is in its order's currency.",
+    sql: `
+      SELECT p.id AS "paymentId", p.order_id AS "orderId", p.kind, p.currency, o.currency AS "orderCurrency"
+      FROM payments p JOIN orders o ON o.id = p.order_id
+      WHERE p.currency <> o.currency
       ORDER BY p.created_at`,
   },
   {
@@ -271,7 +377,7 @@ export const INVARIANT_CHECKS: readonly InvariantCheck[] = [
     severity: 'violation',
     description:
       'Every OrderCreated event published longer ago than the recovery window points at an existing ' +
-      'order and (once sagas exist at all) started exactly one checkout saga.',
+      'order and started exactly one checkout saga.',
     sql: `
       SELECT e.id AS "eventId", e.aggregate_id AS "orderId", (o.id IS NOT NULL) AS "orderExists",
              count(s.id)::int AS sagas
@@ -280,8 +386,58 @@ export const INVARIANT_CHECKS: readonly InvariantCheck[] = [
       LEFT JOIN saga_state s ON s.order_id = e.aggregate_id AND s.saga_type = '${CHECKOUT_SAGA}'
       WHERE e.event_type = 'OrderCreated' AND e.processed_at < now() - make_interval(secs => :window)
       GROUP BY e.id, e.aggregate_id, o.id
-      HAVING o.id IS NULL OR (count(s.id) <> 1 AND EXISTS (SELECT 1 FROM saga_state))
+      HAVING o.id IS NULL OR count(s.id) <> 1
       ORDER BY min(e.created_at)`,
+  },
+  {
+    name: 'notifications_one_per_outcome',
+    group: 'notifications',
+    severity: 'violation',
+    description:
+      'Per order at rest: one order-confirmation per channel for an order that was confirmed ' +
+      '(CONFIRMED/SHIPPED/DELIVERED/REFUNDED) and no payment-failed notice; one payment-failed notice ' +
+      'per channel for PAYMENT_FAILED and no confirmation.',
+    sql: `
+      WITH resting AS (
+        SELECT o.id, o.status, o.updated_at,
+               CASE WHEN o.status = 'PAYMENT_FAILED' THEN 'payment-failed' ELSE 'order-confirmation' END AS expected,
+               CASE WHEN o.status = 'PAYMENT_FAILED' THEN 'order-confirmation' ELSE 'payment-failed' END AS contrary
+        FROM orders o
+        WHERE ${AT_REST} AND (o.status IN ${CONFIRMED_ONCE} OR o.status = 'PAYMENT_FAILED')
+      ), sent AS (
+        SELECT n.order_id, n.template, n.channel, count(*)::int AS n
+        FROM notifications n JOIN resting r ON r.id = n.order_id
+        WHERE n.template IN ('order-confirmation', 'payment-failed')
+        GROUP BY n.order_id, n.template, n.channel
+      ), per_order AS (
+        SELECT r.id, r.status, r.updated_at, r.expected,
+               coalesce(sum(s.n) FILTER (WHERE s.template = r.expected), 0)::int AS sent,
+               coalesce(max(s.n) FILTER (WHERE s.template = r.expected), 0)::int AS "mostPerChannel",
+               coalesce(sum(s.n) FILTER (WHERE s.template = r.contrary), 0)::int AS contrary
+        FROM resting r LEFT JOIN sent s ON s.order_id = r.id
+        GROUP BY r.id, r.status, r.updated_at, r.expected
+      )
+      SELECT id AS "orderId", status, expected AS template, sent, contrary, CASE
+          WHEN sent = 0 THEN 'no ' || expected || ' notice'
+          WHEN "mostPerChannel" > 1 THEN 'several ' || expected || ' notices on one channel'
+          ELSE 'a contrary notice was sent'
+        END AS rule
+      FROM per_order
+      WHERE sent = 0 OR "mostPerChannel" > 1 OR contrary > 0
+      ORDER BY updated_at`,
+  },
+  {
+    name: 'dead_letters_waiting',
+    group: 'queues',
+    severity: 'attention',
+    description:
+      'Dead letters still OPEN longer than the dead-letter age threshold: replay or discard them once the cause is fixed.',
+    sql: `
+      SELECT id AS "deadLetterId", queue, job_name AS "jobName", failure_reason AS "failureReason",
+             attempts, created_at AS "createdAt"
+      FROM dead_letters
+      WHERE status = 'OPEN' AND created_at < now() - make_interval(secs => :deadletterage)
+      ORDER BY created_at`,
   },
   {
     name: 'idempotency_one_order_per_key',

@@ -46,6 +46,7 @@ export class InvariantsService implements OnModuleInit {
     this.checker = new InvariantChecker(dataSource, {
       recoveryWindowSeconds: config.invariants.recoveryWindowSeconds,
       outboxLagSeconds: config.invariants.outboxLagSeconds,
+      deadLetterAgeSeconds: config.invariants.deadLetterAgeSeconds,
       outboxRetentionHours: config.outbox.retentionHours,
       sampleRows: config.invariants.sampleRows,
     });

@@ -1,13 +1,17 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { currentContext } from '../../platform/http/request-context';
+import { RedisClient } from '../../platform/redis/redis-connection';
 import { RedisService } from '../../platform/redis/redis.service';
-import { SETTLED_STATUSES } from './order-status';
+import { TERMINAL_STATUSES } from './order-status';
 import { orderEventsChannel, StatusEventMessage } from './order-status.service';
 
 const HEARTBEAT_MS = 15_000;
+
+function isFinal(status: string): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
 const CATCH_UP_POLL_MS = 3_000;
 
 interface Stream {
@@ -23,12 +27,14 @@ interface Stream {
  * Server-Sent Events of one order's status changes. Live events arrive through Redis pub/sub (so it
  * does not matter which instance processes the order); the history table is the source of truth:
  * a stream starts by replaying what the client missed (`Last-Event-ID`) and re-reads it periodically,
- * so a lost pub/sub message only delays an event. The stream ends once the order has settled.
+ * so a lost pub/sub message only delays an event. The stream ends only once the order reached a final
+ * status, one nothing can follow (CANCELLED, PAYMENT_FAILED, REFUNDED): a CONFIRMED, SHIPPED or DELIVERED
+ * order may still move, so its stream replays the whole history and stays open (docs/orders.md).
  */
 @Injectable()
 export class OrderEventsStream implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderEventsStream.name);
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private readonly streams = new Map<string, Set<Stream>>();
 
   constructor(
@@ -61,7 +67,7 @@ export class OrderEventsStream implements BeforeApplicationShutdown {
     void this.subscribe(orderId);
     await this.catchUp(stream);
     stream.caughtUp = true;
-    await this.endIfSettled(stream);
+    await this.endIfFinal(stream);
   }
 
   /** Before the HTTP server closes: open streams would otherwise hold the shutdown up. */
@@ -107,10 +113,10 @@ export class OrderEventsStream implements BeforeApplicationShutdown {
 
   /**
    * A client that already saw the final event (Last-Event-ID at or past it) would otherwise get a
-   * stream that never ends: close it once the order is settled, after one more catch-up so a final
+   * stream that never ends: close it once the order is final, after one more catch-up so a final
    * event committed meanwhile is still delivered.
    */
-  private async endIfSettled(stream: Stream): Promise<void> {
+  private async endIfFinal(stream: Stream): Promise<void> {
     if (stream.reply.raw.writableEnded) {
       return;
     }
@@ -119,7 +125,7 @@ export class OrderEventsStream implements BeforeApplicationShutdown {
         'SELECT status FROM orders WHERE id = $1',
         [stream.orderId],
       );
-      if (order && (SETTLED_STATUSES as readonly string[]).includes(order.status)) {
+      if (order && isFinal(order.status)) {
         await this.catchUp(stream);
         this.end(stream);
       }
@@ -135,7 +141,8 @@ export class OrderEventsStream implements BeforeApplicationShutdown {
     }
     stream.lastId = id;
     stream.reply.raw.write(`id: ${event.id}\nevent: status\ndata: ${JSON.stringify(event)}\n\n`);
-    if ((SETTLED_STATUSES as readonly string[]).includes(event.status)) {
+    // Only a final status ends the stream: ending at CONFIRMED cut the replay of a shipped or cancelled order short.
+    if (isFinal(event.status)) {
       this.end(stream);
     }
   }

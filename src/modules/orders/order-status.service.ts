@@ -2,7 +2,15 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { preparedQuery } from '../../platform/database/prepared';
 import { RedisService } from '../../platform/redis/redis.service';
-import { allowedSources, IllegalTransitionError, OrderStatus, SETTLED_STATUSES } from './order-status';
+import {
+  allowedSources,
+  CancellationInProgressError,
+  FULFILMENT_STATUSES,
+  IllegalTransitionError,
+  OrderStatus,
+  SETTLED_STATUSES,
+  UNDOING_SAGA_STATUSES,
+} from './order-status';
 
 export interface StatusChange {
   orderId: string;
@@ -41,7 +49,9 @@ export function orderEventsChannel(redis: RedisService, orderId: string): string
 /**
  * Every change of an order's status goes through `transition`: one statement that checks the move
  * against the status table, updates the order and appends the history row (the SSE event). Moving to
- * the status the order already has is a no-op, so a re-delivered step is harmless.
+ * the status the order already has is a no-op, so a re-delivered step is harmless. A fulfilment move
+ * (SHIPPED, DELIVERED, REFUNDED) is also refused, in that same statement, while the order's saga is
+ * undoing it (a cancellation accepted, a compensation running or parked): docs/orders.md.
  */
 @Injectable()
 export class OrderStatusService {
@@ -57,12 +67,17 @@ export class OrderStatusService {
   ): Promise<StatusChange> {
     const { rows } = await preparedQuery<{
       from_status: OrderStatus | null;
+      saga_status: string | null;
       event_id: string | null;
       at: Date;
     }>(
       tx,
-      `WITH prev AS (
-         SELECT status FROM orders WHERE id = $1::uuid FOR UPDATE
+      // For a fulfilment move the saga row is share-locked first (the runner and a cancellation lock it
+      // before the order too, so no deadlock), and the move is refused while the order is being undone.
+      `WITH saga AS (
+         SELECT status FROM saga_state WHERE order_id = $1::uuid AND cardinality($9::text[]) > 0 FOR SHARE
+       ), prev AS (
+         SELECT status, (SELECT status FROM saga) AS saga_status FROM orders WHERE id = $1::uuid FOR UPDATE
        ), upd AS (
          UPDATE orders SET
            status = $2::text,
@@ -77,13 +92,15 @@ export class OrderStatusService {
            finished_at = CASE WHEN $2::text = ANY($7::text[]) AND finished_at IS NULL THEN now() ELSE finished_at END,
            version = version + 1
          WHERE id = $1 AND status = ANY($3::text[])
+           AND NOT coalesce((SELECT saga_status FROM prev) = ANY($9::text[]), false)
          RETURNING id
        ), hist AS (
          INSERT INTO order_status_history (order_id, from_status, to_status, reason)
          SELECT $1::uuid, (SELECT status FROM prev), $2::text, $8::text FROM upd
          RETURNING id, created_at
        )
-       SELECT (SELECT status FROM prev) AS from_status, (SELECT id::text FROM hist) AS event_id,
+       SELECT (SELECT status FROM prev) AS from_status, (SELECT saga_status FROM prev) AS saga_status,
+              (SELECT id::text FROM hist) AS event_id,
               coalesce((SELECT created_at FROM hist), now()) AS at`,
       [
         orderId,
@@ -94,6 +111,7 @@ export class OrderStatusService {
         options.trackingNumber ?? null,
         SETTLED_STATUSES,
         options.reason ?? options.failureReason ?? null,
+        FULFILMENT_STATUSES.includes(to) ? UNDOING_SAGA_STATUSES : [],
       ],
     );
     const row = rows[0];
@@ -103,6 +121,12 @@ export class OrderStatusService {
     if (row.event_id === null) {
       if (row.from_status === to && !options.strict) {
         return { orderId, from: to, to, at: row.at, changed: false };
+      }
+      if (
+        allowedSources(to).includes(row.from_status) &&
+        (UNDOING_SAGA_STATUSES as readonly (string | null)[]).includes(row.saga_status)
+      ) {
+        throw new CancellationInProgressError(to, row.saga_status!);
       }
       throw new IllegalTransitionError(row.from_status, to);
     }
@@ -115,6 +139,22 @@ export class OrderStatusService {
       at: row.at,
       changed: true,
     };
+  }
+
+  /**
+   * For a fulfilment step that is not itself a status change (the gateway call of an admin refund):
+   * refuses it while the order's saga is undoing the order.
+   */
+  async assertNotBeingUndone(tx: EntityManager, orderId: string, to: OrderStatus): Promise<void> {
+    const { rows } = await preparedQuery<{ status: string }>(
+      tx,
+      'SELECT status FROM saga_state WHERE order_id = $1::uuid FOR SHARE',
+      [orderId],
+    );
+    const sagaStatus = rows[0]?.status;
+    if (sagaStatus !== undefined && (UNDOING_SAGA_STATUSES as readonly string[]).includes(sagaStatus)) {
+      throw new CancellationInProgressError(to, sagaStatus);
+    }
   }
 
   /** Tells live SSE streams on every instance; call after the transaction committed. Best effort: streams also poll. */

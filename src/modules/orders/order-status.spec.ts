@@ -20,6 +20,8 @@ describe('order status table', () => {
       expect(ORDER_TRANSITIONS[status]).toEqual([]);
     }
     expect(ORDER_TRANSITIONS.DELIVERED).toEqual(['REFUNDED']);
+    // Read off the table: DELIVERED is not terminal, a refund may follow it (SSE streams stay open).
+    expect(TERMINAL_STATUSES).toEqual(['CANCELLED', 'PAYMENT_FAILED', 'REFUNDED']);
   });
 
   it('refuses going back or skipping ahead', () => {

@@ -43,13 +43,22 @@ export const SETTLED_STATUSES: readonly OrderStatus[] = [
   'REFUNDED',
 ];
 
-/** States from which nothing can follow. */
-export const TERMINAL_STATUSES: readonly OrderStatus[] = [
-  'DELIVERED',
-  'CANCELLED',
-  'PAYMENT_FAILED',
-  'REFUNDED',
-];
+/**
+ * States from which nothing can follow, read off the table: DELIVERED is not one, a refund may follow it.
+ * An SSE stream ends only here (docs/decisions.md, 2026-12-01).
+ */
+export const TERMINAL_STATUSES: readonly OrderStatus[] = ORDER_STATUSES.filter(
+  (status) => ORDER_TRANSITIONS[status].length === 0,
+);
+
+/** Moves that hand goods or money over for good (admin actions): refused while the order is being undone. */
+export const FULFILMENT_STATUSES: readonly OrderStatus[] = ['SHIPPED', 'DELIVERED', 'REFUNDED'];
+
+/**
+ * Saga statuses meaning the order is being (or was) undone: a cancellation was accepted, or a failure
+ * is being compensated, or a compensation waits for an operator. No fulfilment move may follow them.
+ */
+export const UNDOING_SAGA_STATUSES = ['COMPENSATING', 'COMPENSATED', 'NEEDS_ATTENTION'] as const;
 
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
   return ORDER_TRANSITIONS[from].includes(to);
@@ -68,6 +77,19 @@ export class IllegalTransitionError extends ConflictError {
     super(
       from ? `An order in status ${from} cannot become ${to}.` : `The order cannot become ${to}.`,
       'ILLEGAL_TRANSITION',
+    );
+  }
+}
+
+/** A fulfilment move (ship, deliver, refund) asked for while the order's cancellation is under way. */
+export class CancellationInProgressError extends ConflictError {
+  constructor(
+    readonly to: OrderStatus,
+    readonly sagaStatus: string,
+  ) {
+    super(
+      `The order is being cancelled (saga ${sagaStatus}) and cannot become ${to}.`,
+      'CANCELLATION_IN_PROGRESS',
     );
   }
 }

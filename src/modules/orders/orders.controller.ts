@@ -115,7 +115,8 @@ export class OrdersController {
   @Get(':id/events')
   @ApiProduces('text/event-stream')
   @ApiOperation({
-    summary: 'Server-Sent Events of status changes until the order settles; Last-Event-ID resumes',
+    summary:
+      'Server-Sent Events: the whole status history, then live changes; ends at a final status (CANCELLED, PAYMENT_FAILED, REFUNDED); Last-Event-ID resumes',
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false })
   async stream(

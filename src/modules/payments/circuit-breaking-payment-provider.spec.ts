@@ -4,7 +4,11 @@ import { mulberry32 } from '../../platform/random';
 import { CircuitBreakerMetrics } from './circuit-breaker.metrics';
 import { CircuitBreakingPaymentProvider } from './circuit-breaking-payment-provider';
 import { MockPaymentGateway } from './mock-payment-gateway';
-import { PaymentGatewayUnavailableError, TransientPaymentError } from './payment.errors';
+import {
+  PaymentGatewayUnavailableError,
+  RateLimitedPaymentError,
+  TransientPaymentError,
+} from './payment.errors';
 import { ChargeRequest } from './payment-provider';
 
 let counter = 0;
@@ -78,6 +82,40 @@ describe(CircuitBreakingPaymentProvider.name, () => {
     const executedBefore = gateway.chargesExecuted;
     await expect(sut.charge(chargeOf('tok_success'))).rejects.toBeInstanceOf(PaymentGatewayUnavailableError);
     expect(gateway.chargesExecuted).toBe(executedBefore);
+  });
+
+  it("does not open on the gateway's 429s: being too fast is ours to fix (the pacer), not an outage", async () => {
+    const limited = new MockPaymentGateway(
+      {
+        successRate: 1,
+        transientFailureRate: 0,
+        latencyMinMs: 0,
+        latencyMaxMs: 0,
+        slowLatencyMs: 300,
+        fraudLimitUsd: 1000,
+        dropResponseRate: 0,
+        ratePerSecond: 0.001,
+        burst: 1,
+        bankTransferSettleMs: 0,
+      },
+      { random: mulberry32(1), webhooks: { send: async () => undefined } },
+    );
+    const guarded = new CircuitBreakingPaymentProvider(limited, {
+      timeoutMs: 100,
+      errorThresholdPercent: 50,
+      resetTimeoutMs: 150,
+      volumeThreshold: 4,
+    });
+    try {
+      await guarded.charge(chargeOf());
+      for (let i = 0; i < 8; i++) {
+        await expect(guarded.charge(chargeOf())).rejects.toBeInstanceOf(RateLimitedPaymentError);
+      }
+      expect(guarded.state).toBe('closed');
+    } finally {
+      guarded.shutdown();
+      limited.close();
+    }
   });
 
   it('counts timeouts as failures and reports them as transient', async () => {

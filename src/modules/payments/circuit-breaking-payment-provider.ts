@@ -2,6 +2,7 @@ import CircuitBreaker from 'opossum';
 import {
   PaymentGatewayUnavailableError,
   PermanentPaymentError,
+  RateLimitedPaymentError,
   TransientPaymentError,
 } from './payment.errors';
 import {
@@ -27,8 +28,8 @@ export const CIRCUIT_STATE_VALUE: Record<CircuitState, number> = { closed: 0, 'h
 
 /**
  * The gateway behind an opossum circuit breaker. Only gateway trouble (transient errors, timeouts)
- * counts towards opening it: a decline is an answer, and a PermanentPaymentError is our own bad
- * request. While open, calls fail at once with PaymentGatewayUnavailableError so callers back off.
+ * counts towards opening it: a decline is an answer, a PermanentPaymentError is our own bad request,
+ * and a 429 is our own pace (PacedPaymentProvider, outside the breaker, slows down). While open, calls fail at once with PaymentGatewayUnavailableError so callers back off.
  */
 export class CircuitBreakingPaymentProvider implements PaymentProvider {
   readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
@@ -44,7 +45,9 @@ export class CircuitBreakingPaymentProvider implements PaymentProvider {
       errorThresholdPercentage: settings.errorThresholdPercent,
       resetTimeout: settings.resetTimeoutMs,
       volumeThreshold: settings.volumeThreshold,
-      errorFilter: (error: unknown) => error instanceof PermanentPaymentError,
+      // A 429 says we are too fast, not that the gateway is down: the pacer slows us instead.
+      errorFilter: (error: unknown) =>
+        error instanceof PermanentPaymentError || error instanceof RateLimitedPaymentError,
     });
   }
 

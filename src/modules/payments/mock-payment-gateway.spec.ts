@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mulberry32 } from '../../platform/random';
 import { MockGatewayOptions, MockPaymentGateway } from './mock-payment-gateway';
-import { PermanentPaymentError, TransientPaymentError } from './payment.errors';
+import { InMemoryMockGatewayLedger, MockGatewayLedger } from './mock-gateway.ledger';
+import { PermanentPaymentError, RateLimitedPaymentError, TransientPaymentError } from './payment.errors';
 import { ChargeRequest } from './payment-provider';
 import { GatewayWebhookEvent, WebhookSender } from './webhook-sender';
 
@@ -57,6 +58,9 @@ function setup(overrides: Partial<MockGatewayOptions> = {}, seed = 42) {
     },
   };
 }
+
+/** The settlement books itself in the ledger before its webhook leaves: let that happen. */
+const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 let counter = 0;
 function chargeOf(overrides: Partial<ChargeRequest> = {}): ChargeRequest {
@@ -415,6 +419,59 @@ describe(MockPaymentGateway.name, () => {
       advance(500);
       await expect(sut.charge(limited)).resolves.toMatchObject({ status: 'SUCCEEDED' });
     });
+
+    it('says in its 429 how long until it takes a call again (Retry-After)', async () => {
+      const { sut, advance } = setup({ ratePerSecond: 4, burst: 1 });
+      await sut.charge(chargeOf());
+      advance(100);
+      const refused = await sut.charge(chargeOf()).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(RateLimitedPaymentError);
+      expect((refused as RateLimitedPaymentError).retryAfterMs).toBe(150);
+      expect(sut.rateLimitedCalls).toBe(1);
+    });
+  });
+
+  describe('shared ledger (one gateway for every process)', () => {
+    function sharing(ledger: MockGatewayLedger) {
+      const instance = () =>
+        new MockPaymentGateway(ALWAYS_SUCCEED, {
+          random: mulberry32(7),
+          webhooks: new RecordingWebhookSender(),
+          ledger,
+        });
+      return [instance(), instance()] as const;
+    }
+
+    it('answers a key another process already charged with that charge, executing it once', async () => {
+      const ledger = new InMemoryMockGatewayLedger();
+      const [first, second] = sharing(ledger);
+      const request = chargeOf({ metadata: { orderId: 'order-1' } });
+      const original = await first.charge(request);
+      const retried = await second.charge(request);
+      expect(retried).toEqual(original);
+      expect(first.chargesExecuted + second.chargesExecuted).toBe(1);
+      expect(await ledger.findCharge(original.reference)).toMatchObject({
+        orderId: 'order-1',
+        status: 'SUCCEEDED',
+      });
+      await expect(second.charge({ ...request, amount: '51.00' })).rejects.toMatchObject({
+        code: 'idempotency_key_reused',
+      });
+    });
+
+    it('bounds refunds through any process by what was captured', async () => {
+      const ledger = new InMemoryMockGatewayLedger();
+      const [first, second] = sharing(ledger);
+      const charge = await first.charge(chargeOf({ amount: '30.00' }));
+      const refund = (sut: MockPaymentGateway, key: string, amount: string) =>
+        sut.refund({ idempotencyKey: key, chargeReference: charge.reference, amount, currency: 'USD' });
+      await expect(refund(first, 'r1', '20.00')).resolves.toMatchObject({ status: 'SUCCEEDED' });
+      await expect(refund(second, 'r2', '20.00')).resolves.toMatchObject({
+        failureCode: 'refund_exceeds_captured',
+      });
+      await expect(refund(second, 'r3', '10.00')).resolves.toMatchObject({ status: 'SUCCEEDED' });
+      expect(await second.getPayment(charge.reference)).toMatchObject({ refundedAmount: '30.00' });
+    });
   });
 
   describe('bank transfers', () => {
@@ -426,6 +483,7 @@ describe(MockPaymentGateway.name, () => {
       expect(scheduled.map((s) => s.ms)).toEqual([1234]);
 
       scheduled[0].fn();
+      await settled();
       expect(webhooks.sent).toEqual([
         expect.objectContaining({
           id: expect.stringMatching(/^evt_/),
@@ -446,6 +504,7 @@ describe(MockPaymentGateway.name, () => {
       const charge = await sut.charge(chargeOf({ method: 'bank_transfer', token: 'tok_insufficient_funds' }));
       expect(charge).toMatchObject({ status: 'PENDING', failureCode: undefined });
       scheduled[0].fn();
+      await settled();
       expect(webhooks.sent[0]).toMatchObject({
         type: 'charge.failed',
         data: { status: 'FAILED', failureCode: 'insufficient_funds' },

@@ -1,23 +1,30 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { toUsdCents } from '../../platform/currencies';
 import { fromCents, toCents } from '../../platform/money';
 import { RandomSource } from '../../platform/random';
-import { PermanentPaymentError, TransientPaymentError } from './payment.errors';
+import { ChargePlan, Decline, planCharge, settlesLater, TRANSIENT_CODES } from './mock-gateway-outcomes';
+import { decodeReference, encodeReference } from './mock-gateway-reference';
+import {
+  InMemoryMockGatewayLedger,
+  LedgerCharge,
+  LedgerRefund,
+  MockGatewayLedger,
+} from './mock-gateway.ledger';
+import { PermanentPaymentError, RateLimitedPaymentError, TransientPaymentError } from './payment.errors';
 import {
   ChargeRequest,
   ChargeResult,
   GatewayPayment,
-  GatewayStatus,
   PAYMENT_METHODS,
-  PaymentMethod,
   PaymentProvider,
   RefundRequest,
   RefundResult,
 } from './payment-provider';
 import { TokenBucket } from './token-bucket';
 import { WebhookSender } from './webhook-sender';
+
+export { TEST_TOKENS } from './mock-gateway-outcomes';
 
 export interface MockGatewayOptions {
   successRate: number;
@@ -38,46 +45,12 @@ export interface MockGatewayOptions {
 export interface MockGatewayDependencies {
   random: RandomSource;
   webhooks: WebhookSender;
+  /** The gateway's books; in memory (this process only) unless one shared by every process is given. */
+  ledger?: MockGatewayLedger;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   /** Runs `fn` after `ms`; returns a cancel function. Tests pass one they can drive by hand. */
   schedule?: (fn: () => void, ms: number) => () => void;
-}
-
-/** Realistic decline codes and how often each one occurs among permanent failures. */
-const DECLINES: readonly { code: string; message: string; weight: number }[] = [
-  { code: 'card_declined', message: 'The card was declined.', weight: 4 },
-  { code: 'insufficient_funds', message: 'The card has insufficient funds.', weight: 3 },
-  { code: 'expired_card', message: 'The card has expired.', weight: 2 },
-  { code: 'incorrect_cvc', message: "The card's security code is incorrect.", weight: 1 },
-];
-const DECLINE_WEIGHT = DECLINES.reduce((total, d) => total + d.weight, 0);
-
-/** Declines a gateway gives before a bank transfer even starts; the others arrive with settlement. */
-const IMMEDIATE_DECLINES = new Set(['fraud_suspected', 'currency_not_supported', 'invalid_token']);
-
-const TRANSIENT_CODES = ['processing_error', 'gateway_timeout', 'service_unavailable'] as const;
-
-/** How one idempotency key will be handled, decided on its first sighting and kept. */
-interface ChargePlan {
-  transientFailures: number;
-  decline?: { code: string; message: string };
-  slow: boolean;
-  dropResponse: boolean;
-  refundsFail: boolean;
-}
-
-interface ChargeRecord {
-  reference: string;
-  idempotencyKey: string;
-  status: GatewayStatus;
-  cents: number;
-  refundedCents: number;
-  currency: string;
-  method: PaymentMethod;
-  failureCode?: string;
-  failureMessage?: string;
-  refundsFail: boolean;
 }
 
 interface Remembered<T> {
@@ -89,27 +62,30 @@ interface Remembered<T> {
 
 /**
  * A payment gateway that behaves like a remote one: latency, random transient and permanent failures,
- * a fraud rule, its own rate limit, idempotency keys with a ledger of its own, refunds bounded by what
- * was captured, and bank transfers that settle later through a signed webhook. Stripe-style test
- * tokens (`tok_declined`, `tok_transient_2`...) script exact outcomes; see TEST_TOKENS.
+ * a fraud rule, its own rate limit (429 with Retry-After), idempotency keys kept in its ledger, refunds
+ * bounded by what was captured, and bank transfers that settle later through a signed webhook. What
+ * happens to a charge is decided by the outcome rules (mock-gateway-outcomes.ts); this class applies
+ * them with the timing, the books and the wire behaviour of a remote service.
  */
 export class MockPaymentGateway implements PaymentProvider {
   readonly name = 'mock';
   private readonly logger = new Logger(MockPaymentGateway.name);
   private readonly bucket: TokenBucket;
+  private readonly ledger: MockGatewayLedger;
   private readonly plans = new Map<string, ChargePlan>();
   private readonly transientSeen = new Map<string, number>();
-  private readonly charges = new Map<string, ChargeRecord>();
   private readonly chargeResults = new Map<string, Remembered<ChargeResult>>();
   private readonly refundResults = new Map<string, Remembered<RefundResult>>();
   private readonly pendingSettlements = new Set<() => void>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
   private readonly schedule: (fn: () => void, ms: number) => () => void;
-  /** How many charges really happened (money moved or was initiated): tests assert on it. */
+  /** How many charges this instance really executed (money moved or was initiated): tests assert on it. */
   chargesExecuted = 0;
   /** Calls that reached the gateway while it was down. */
   outageCalls = 0;
+  /** Calls answered 429 (the caller went faster than the gateway's rate limit). */
+  rateLimitedCalls = 0;
 
   constructor(
     private readonly options: MockGatewayOptions,
@@ -124,6 +100,7 @@ export class MockPaymentGateway implements PaymentProvider {
         return () => clearTimeout(timer);
       });
     this.bucket = new TokenBucket(options.ratePerSecond, options.burst, this.now);
+    this.ledger = deps.ledger ?? new InMemoryMockGatewayLedger();
   }
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
@@ -148,10 +125,12 @@ export class MockPaymentGateway implements PaymentProvider {
 
     const entry: Remembered<ChargeResult> = {
       fingerprint,
-      result: this.executeCharge(request, plan),
+      result: this.executeCharge(request, plan, fingerprint),
       dropFirst: plan.dropResponse,
     };
     this.chargeResults.set(request.idempotencyKey, entry);
+    // A failed booking (the ledger unreachable) decided nothing: the next attempt starts afresh.
+    entry.result.catch(() => this.chargeResults.delete(request.idempotencyKey));
     const result = await entry.result;
     if (entry.dropFirst) {
       entry.dropFirst = false;
@@ -173,8 +152,9 @@ export class MockPaymentGateway implements PaymentProvider {
     if (remembered) {
       return this.replay(remembered, fingerprint, request.idempotencyKey);
     }
-    const result = Promise.resolve(this.executeRefund(request, cents));
+    const result = this.executeRefund(request, cents);
     this.refundResults.set(request.idempotencyKey, { fingerprint, result, dropFirst: false });
+    result.catch(() => this.refundResults.delete(request.idempotencyKey));
     return result;
   }
 
@@ -182,7 +162,7 @@ export class MockPaymentGateway implements PaymentProvider {
     await this.networkLatency();
     this.failIfDown();
     this.takeRateLimitToken();
-    const charge = this.chargeOf(reference);
+    const charge = await this.chargeOf(reference);
     if (!charge) {
       return undefined;
     }
@@ -207,27 +187,23 @@ export class MockPaymentGateway implements PaymentProvider {
   }
 
   /**
-   * A charge this instance made, or a settled one another instance made (a second worker process, or
-   * this one before a restart): a real gateway is one shared service, so its references outlive us.
+   * A charge from the ledger, or one described by its reference (a ledger that never saw it): a real
+   * gateway is one shared service, so its references outlive any one of our processes.
    */
-  private chargeOf(reference: string): ChargeRecord | undefined {
-    const known = this.charges.get(reference);
-    if (known) {
-      return known;
+  private async chargeOf(reference: string): Promise<(LedgerCharge & { refundedCents: number }) | undefined> {
+    const booked = await this.ledger.findCharge(reference);
+    if (booked) {
+      return { ...booked, refundedCents: await this.ledger.refundedCents(reference) };
     }
-    const described = chargeFromReference(reference);
-    if (described) {
-      this.charges.set(reference, described);
-    }
-    return described;
+    const facts = decodeReference(reference);
+    return facts
+      ? { reference, idempotencyKey: '', status: 'SUCCEEDED', ...facts, refundedCents: 0 }
+      : undefined;
   }
 
   private async replay<T>(remembered: Remembered<T>, fingerprint: string, key: string): Promise<T> {
     if (remembered.fingerprint !== fingerprint) {
-      throw new PermanentPaymentError(
-        'idempotency_key_reused',
-        `Idempotency key ${key} was already used with different parameters.`,
-      );
+      throw keyReused(key);
     }
     // A retry while the first request is still running waits for the same outcome.
     const result = await remembered.result;
@@ -235,109 +211,154 @@ export class MockPaymentGateway implements PaymentProvider {
     return result;
   }
 
-  private async executeCharge(request: ChargeRequest, plan: ChargePlan): Promise<ChargeResult> {
+  private async executeCharge(
+    request: ChargeRequest,
+    plan: ChargePlan,
+    fingerprint: string,
+  ): Promise<ChargeResult> {
     if (plan.slow) {
       await this.sleep(this.options.slowLatencyMs);
     }
     const currency = request.currency.toUpperCase();
-    const record: ChargeRecord = {
-      reference: `ch_${randomBytes(12).toString('hex')}`,
+    const cents = toCents(request.amount);
+    const id = `ch_${randomBytes(12).toString('hex')}`;
+    const later = settlesLater(request, plan);
+    const succeeded = !later && !plan.decline;
+    const proposed: LedgerCharge = {
+      // A settled charge's reference describes it, for instances whose ledger never saw it.
+      reference: succeeded
+        ? encodeReference(id, { cents, currency, method: request.method, refundsFail: plan.refundsFail })
+        : id,
       idempotencyKey: request.idempotencyKey,
-      status: 'FAILED',
-      cents: toCents(request.amount),
-      refundedCents: 0,
+      orderId: request.metadata?.orderId,
+      // A bank transfer is only initiated now; its outcome (even a decline) arrives later by webhook.
+      status: later ? 'PENDING' : plan.decline ? 'FAILED' : 'SUCCEEDED',
+      cents,
       currency,
       method: request.method,
+      failureCode: later ? undefined : plan.decline?.code,
+      failureMessage: later ? undefined : plan.decline?.message,
       refundsFail: plan.refundsFail,
     };
-    const settlesLater =
-      request.method === 'bank_transfer' && !IMMEDIATE_DECLINES.has(plan.decline?.code ?? '');
-    if (settlesLater) {
-      // A bank transfer is only initiated now; its outcome (even a decline) arrives later by webhook.
-      record.status = 'PENDING';
-      this.settleLater(record, plan.decline);
-    } else if (plan.decline) {
-      record.failureCode = plan.decline.code;
-      record.failureMessage = plan.decline.message;
-    } else {
-      record.status = 'SUCCEEDED';
-      record.reference = selfDescribingReference(record);
+    // Another process of ours may have sent this key first: the gateway's books answer for it then.
+    const { charge, created } = await this.ledger.bookCharge(proposed);
+    if (!created && `${charge.cents}|${charge.currency}|${charge.method}` !== fingerprint) {
+      throw keyReused(request.idempotencyKey);
+    }
+    if (created && charge.status === 'SUCCEEDED') {
       this.chargesExecuted += 1;
     }
-    this.charges.set(record.reference, record);
+    if (created && later) {
+      this.settleLater(charge, plan.decline);
+    }
     return {
-      reference: record.reference,
-      status: record.status,
-      amount: fromCents(record.cents),
-      currency,
-      failureCode: record.failureCode,
-      failureMessage: record.failureMessage,
+      reference: charge.reference,
+      status: charge.status,
+      amount: fromCents(charge.cents),
+      currency: charge.currency,
+      failureCode: charge.failureCode,
+      failureMessage: charge.failureMessage,
     };
   }
 
-  private settleLater(record: ChargeRecord, decline: { code: string; message: string } | undefined): void {
+  private settleLater(charge: LedgerCharge, decline: Decline | undefined): void {
     const cancel = this.schedule(() => {
       this.pendingSettlements.delete(cancel);
-      record.status = decline ? 'FAILED' : 'SUCCEEDED';
-      record.failureCode = decline?.code;
-      record.failureMessage = decline?.message;
-      if (!decline) {
-        this.chargesExecuted += 1;
-      }
-      const event = {
-        id: `evt_${randomBytes(12).toString('hex')}`,
-        type: decline ? ('charge.failed' as const) : ('charge.succeeded' as const),
-        created: Math.floor(this.now() / 1000),
-        data: {
-          reference: record.reference,
-          idempotencyKey: record.idempotencyKey,
-          status: decline ? ('FAILED' as const) : ('SUCCEEDED' as const),
-          amount: fromCents(record.cents),
-          currency: record.currency,
-          failureCode: decline?.code,
-          failureMessage: decline?.message,
-        },
-      };
-      this.deps.webhooks.send(event).catch((error: Error) => {
-        this.logger.warn(
-          { reference: record.reference, err: error.message },
-          'settlement webhook not delivered',
-        );
-      });
+      void this.settle(charge, decline);
     }, this.options.bankTransferSettleMs);
     this.pendingSettlements.add(cancel);
   }
 
-  private executeRefund(request: RefundRequest, cents: number): RefundResult {
-    const reference = `re_${randomBytes(12).toString('hex')}`;
-    const failed = (code: string, message: string): RefundResult => ({
-      reference,
-      status: 'FAILED',
-      amount: request.amount,
-      failureCode: code,
-      failureMessage: message,
-    });
-    const charge = this.chargeOf(request.chargeReference);
-    if (!charge) {
-      return failed('charge_not_found', `No charge ${request.chargeReference}.`);
-    }
-    if (charge.status !== 'SUCCEEDED') {
-      return failed('charge_not_settled', `Charge ${charge.reference} is ${charge.status}.`);
-    }
-    if (charge.currency !== request.currency.toUpperCase()) {
-      return failed('currency_mismatch', `Charge ${charge.reference} is in ${charge.currency}.`);
-    }
-    if (cents > charge.cents - charge.refundedCents) {
-      return failed(
-        'refund_exceeds_captured',
-        `Only ${fromCents(charge.cents - charge.refundedCents)} of ${charge.reference} can be refunded.`,
+  private async settle(charge: LedgerCharge, decline: Decline | undefined): Promise<void> {
+    try {
+      await this.ledger.settleCharge(charge.reference, decline ? 'FAILED' : 'SUCCEEDED', decline);
+    } catch (error) {
+      this.logger.warn(
+        { reference: charge.reference, err: (error as Error).message },
+        'settlement not booked',
       );
+      return;
     }
-    if (charge.refundsFail) {
-      return failed('refund_declined', 'The issuing bank refused the refund.');
+    if (!decline) {
+      this.chargesExecuted += 1;
     }
-    charge.refundedCents += cents;
-    return { reference, status: 'SUCCEEDED', amount: fromCents(cents) };
+    const event = {
+      id: `evt_${randomBytes(12).toString('hex')}`,
+      type: decline ? ('charge.failed' as const) : ('charge.succeeded' as const),
+      created: Math.floor(this.now() / 1000),
+      data: {
+        reference: charge.reference,
+        idempotencyKey: charge.idempotencyKey,
+        status: decline ? ('FAILED' as const) : ('SUCCEEDED' as const),
+        amount: fromCents(charge.cents),
+        currency: charge.currency,
+        failureCode: decline?.code,
+        failureMessage: decline?.message,
+      },
+    };
+    this.deps.webhooks.send(event).catch((error: Error) => {
+      this.logger.warn(
+        { reference: charge.reference, err: error.message },
+        'settlement webhook not delivered',
+      );
+    });
+  }
+
+  private async executeRefund(request: RefundRequest, cents: number): Promise<RefundResult> {
+    const reference = `re_${randomBytes(12).toString('hex')}`;
+    const currency = request.currency.toUpperCase();
+    // A charge only its reference describes (no ledger row) is checked against what it says.
+    const described = decodeReference(request.chargeReference);
+    const refund = await this.ledger.bookRefund(
+      request.idempotencyKey,
+      request.chargeReference,
+      (booked, refundedCents): LedgerRefund => {
+        const charge = booked ?? (described && { status: 'SUCCEEDED' as const, ...described });
+        const failed = (code: string, message: string): LedgerRefund => ({
+          reference,
+          idempotencyKey: request.idempotencyKey,
+          chargeReference: request.chargeReference,
+          status: 'FAILED',
+          cents,
+          currency,
+          failureCode: code,
+          failureMessage: message,
+        });
+        if (!charge) {
+          return failed('charge_not_found', `No charge ${request.chargeReference}.`);
+        }
+        if (charge.status !== 'SUCCEEDED') {
+          return failed('charge_not_settled', `Charge ${request.chargeReference} is ${charge.status}.`);
+        }
+        if (charge.currency !== currency) {
+          return failed('currency_mismatch', `Charge ${request.chargeReference} is in ${charge.currency}.`);
+        }
+        if (cents > charge.cents - refundedCents) {
+          return failed(
+            'refund_exceeds_captured',
+            `Only ${fromCents(charge.cents - refundedCents)} of ${request.chargeReference} can be refunded.`,
+          );
+        }
+        if (charge.refundsFail) {
+          return failed('refund_declined', 'The issuing bank refused the refund.');
+        }
+        return {
+          reference,
+          idempotencyKey: request.idempotencyKey,
+          chargeReference: request.chargeReference,
+          status: 'SUCCEEDED',
+          cents,
+          currency,
+        };
+      },
+    );
+    return {
+      reference: refund.reference,
+      status: refund.status,
+      amount: fromCents(refund.cents),
+      failureCode: refund.failureCode,
+      failureMessage: refund.failureMessage,
+    };
   }
 
   private planFor(request: ChargeRequest): ChargePlan {
@@ -345,49 +366,9 @@ export class MockPaymentGateway implements PaymentProvider {
     if (existing) {
       return existing;
     }
-    const plan = this.decide(request);
+    const plan = planCharge(request, this.options, this.deps.random);
     this.plans.set(request.idempotencyKey, plan);
     return plan;
-  }
-
-  private decide(request: ChargeRequest): ChargePlan {
-    const plan: ChargePlan = { transientFailures: 0, slow: false, dropResponse: false, refundsFail: false };
-    const usdCents = toUsdCents(request.amount, request.currency);
-    if (usdCents === undefined) {
-      return {
-        ...plan,
-        decline: { code: 'currency_not_supported', message: `${request.currency} is not supported.` },
-      };
-    }
-    if (usdCents > BigInt(Math.round(this.options.fraudLimitUsd * 100))) {
-      return {
-        ...plan,
-        decline: { code: 'fraud_suspected', message: 'The payment was blocked as suspected fraud.' },
-      };
-    }
-    if (request.token !== undefined) {
-      return { ...plan, ...scriptedOutcome(request.token) };
-    }
-    const roll = this.deps.random();
-    if (roll < this.options.successRate) {
-      plan.dropResponse = this.deps.random() < this.options.dropResponseRate;
-    } else if (roll < this.options.successRate + this.options.transientFailureRate) {
-      plan.transientFailures = 1;
-    } else {
-      plan.decline = this.pickDecline();
-    }
-    return plan;
-  }
-
-  private pickDecline(): { code: string; message: string } {
-    let point = this.deps.random() * DECLINE_WEIGHT;
-    for (const decline of DECLINES) {
-      point -= decline.weight;
-      if (point < 0) {
-        return decline;
-      }
-    }
-    return DECLINES[0];
   }
 
   private async networkLatency(): Promise<void> {
@@ -406,95 +387,20 @@ export class MockPaymentGateway implements PaymentProvider {
     }
   }
 
+  /** 429 with Retry-After: how long until the gateway's bucket has a token again. */
   private takeRateLimitToken(): void {
     if (!this.bucket.tryTake()) {
-      throw new TransientPaymentError('rate_limited', 'Too many requests to the gateway; slow down.');
+      this.rateLimitedCalls += 1;
+      throw new RateLimitedPaymentError(Math.max(1, this.bucket.msUntilToken()));
     }
   }
 }
 
-/**
- * The in-memory ledger dies with its process, so a settled charge's reference carries what a refund
- * needs (amount, currency, method, whether refunds fail). Refunds already made through another
- * instance are not known here; PaymentsService bounds refunds by its own table anyway.
- */
-function selfDescribingReference(record: ChargeRecord): string {
-  const facts = { c: record.cents, cur: record.currency, m: record.method, rf: record.refundsFail };
-  return `${record.reference}.${Buffer.from(JSON.stringify(facts)).toString('base64url')}`;
-}
-
-function chargeFromReference(reference: string): ChargeRecord | undefined {
-  const [id, encoded] = reference.split('.');
-  if (!id.startsWith('ch_') || !encoded) {
-    return undefined;
-  }
-  try {
-    const facts = JSON.parse(Buffer.from(encoded, 'base64url').toString()) as {
-      c: number;
-      cur: string;
-      m: PaymentMethod;
-      rf: boolean;
-    };
-    if (!Number.isSafeInteger(facts.c) || typeof facts.cur !== 'string') {
-      return undefined;
-    }
-    return {
-      reference,
-      idempotencyKey: '',
-      status: 'SUCCEEDED',
-      cents: facts.c,
-      refundedCents: 0,
-      currency: facts.cur,
-      method: facts.m,
-      refundsFail: facts.rf === true,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Stripe-style test tokens: each scripts one exact behaviour, whatever the configured rates. */
-export const TEST_TOKENS = {
-  tok_success: 'always succeeds',
-  tok_declined: 'declined: card_declined',
-  tok_insufficient_funds: 'declined: insufficient_funds',
-  tok_expired_card: 'declined: expired_card',
-  tok_fraud: 'declined: fraud_suspected',
-  tok_transient_2: 'two transient failures per idempotency key, then success',
-  tok_slow: 'succeeds, but slower than the circuit breaker timeout',
-  tok_lost_response: 'the charge happens but the first answer is lost (caller sees a timeout)',
-  tok_refund_fails: 'the charge succeeds, every refund of it is declined',
-} as const;
-
-function scriptedOutcome(token: string): Partial<ChargePlan> {
-  const decline = (code: string): Partial<ChargePlan> => ({
-    decline: DECLINES.find((d) => d.code === code) ?? {
-      code,
-      message: code === 'fraud_suspected' ? 'The payment was blocked as suspected fraud.' : 'Declined.',
-    },
-  });
-  switch (token) {
-    case 'tok_success':
-      return {};
-    case 'tok_declined':
-      return decline('card_declined');
-    case 'tok_insufficient_funds':
-      return decline('insufficient_funds');
-    case 'tok_expired_card':
-      return decline('expired_card');
-    case 'tok_fraud':
-      return decline('fraud_suspected');
-    case 'tok_transient_2':
-      return { transientFailures: 2 };
-    case 'tok_slow':
-      return { slow: true };
-    case 'tok_lost_response':
-      return { dropResponse: true };
-    case 'tok_refund_fails':
-      return { refundsFail: true };
-    default:
-      return { decline: { code: 'invalid_token', message: `No such token: ${token}.` } };
-  }
+function keyReused(key: string): PermanentPaymentError {
+  return new PermanentPaymentError(
+    'idempotency_key_reused',
+    `Idempotency key ${key} was already used with different parameters.`,
+  );
 }
 
 function validateCharge(request: ChargeRequest): void {

@@ -7,6 +7,7 @@ import {
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '../../platform/http/access.decorators';
@@ -26,6 +27,10 @@ export class PaymentWebhookController {
   @ApiNoContentResponse({ description: 'Applied, or already applied before' })
   @ApiUnauthorizedResponse({ description: 'Bad signature or timestamp outside 5 minutes' })
   @ApiBadRequestResponse({ description: 'Not a settlement event' })
+  @ApiUnprocessableEntityResponse({
+    description:
+      'Amount, currency or reference differ from the pending charge (SETTLEMENT_MISMATCH); nothing applied',
+  })
   async receive(
     @Req() request: RawBodyRequest<FastifyRequest>,
     @Headers(WEBHOOK_SIGNATURE_HEADER) signature: string | undefined,

@@ -13,10 +13,28 @@ export class TransientPaymentError extends Error {
   }
 }
 
-/** The circuit breaker is open: fail fast so the caller backs off instead of piling onto the gateway. */
+/** The gateway answered 429: too many requests; `retryAfterMs` is its `Retry-After`. */
+export class RateLimitedPaymentError extends TransientPaymentError {
+  constructor(
+    readonly retryAfterMs: number,
+    message = 'Too many requests to the gateway; slow down.',
+  ) {
+    super('rate_limited', message);
+  }
+}
+
+/**
+ * The gateway cannot be called now: the circuit breaker is open, or the pacer would have to hold the
+ * call longer than it may. Fail fast so the caller backs off (for `retryAfterMs` when it is known,
+ * else about the breaker's reset time) instead of piling onto the gateway or spending an attempt.
+ */
 export class PaymentGatewayUnavailableError extends TransientPaymentError {
-  constructor(message = 'The payment gateway is unavailable (circuit open); retry later.') {
-    super('gateway_unavailable', message);
+  constructor(
+    message = 'The payment gateway is unavailable (circuit open); retry later.',
+    code = 'gateway_unavailable',
+    readonly retryAfterMs?: number,
+  ) {
+    super(code, message);
   }
 }
 

@@ -159,6 +159,16 @@ export class PaymentRepository {
     );
   }
 
+  /** The PENDING charge a settlement names, locked so that it is compared and settled in one go. */
+  async lockPendingCharge(tx: EntityManager, idempotencyKey: string): Promise<PaymentRecord | undefined> {
+    const rows = await tx.query<PaymentRecord[]>(
+      `SELECT ${COLUMNS} FROM payments
+       WHERE idempotency_key = $1 AND kind = 'CHARGE' AND status = 'PENDING' FOR UPDATE`,
+      [idempotencyKey],
+    );
+    return rows[0];
+  }
+
   /** Applies an asynchronous settlement to a PENDING charge; undefined when nothing was pending. */
   async settlePendingCharge(
     tx: EntityManager,

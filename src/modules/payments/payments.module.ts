@@ -4,6 +4,11 @@ import { APP_CONFIG } from '../../config/config.module';
 import { HealthCheckRegistry } from '../../platform/health/health-check.registry';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { randomSource } from '../../platform/random';
+import { DataSource } from 'typeorm';
+import { Counter, Gauge } from 'prom-client';
+import { GatewayPacer } from './gateway-pacer';
+import { PacedPaymentProvider } from './paced-payment-provider';
+import { PostgresMockGatewayLedger } from './postgres-mock-gateway.ledger';
 import { CircuitBreakerMetrics } from './circuit-breaker.metrics';
 import { CircuitBreakingPaymentProvider } from './circuit-breaking-payment-provider';
 import { MockPaymentGateway } from './mock-payment-gateway';
@@ -15,7 +20,7 @@ import { PaymentsService } from './payments.service';
 import { HttpWebhookSender } from './webhook-sender';
 
 /** The mock gateway, configured from the environment (DESIGN §7). Swap this provider for a real one. */
-function createMockGateway(config: AppConfig): MockPaymentGateway {
+function createMockGateway(config: AppConfig, dataSource: DataSource): MockPaymentGateway {
   const p = config.payment;
   return new MockPaymentGateway(
     {
@@ -35,6 +40,8 @@ function createMockGateway(config: AppConfig): MockPaymentGateway {
     {
       random: randomSource(p.randomSeed),
       webhooks: new HttpWebhookSender({ url: p.webhookUrl, secret: p.webhookSecret }),
+      // One gateway for every process: its books and idempotency keys live in a shared table.
+      ledger: new PostgresMockGatewayLedger(dataSource),
     },
   );
 }
@@ -58,16 +65,46 @@ function createBreakingProvider(
   return provider;
 }
 
+/** The breaker-guarded gateway called at the pace it accepts; exported as PAYMENT_PROVIDER. */
+function createPacedProvider(
+  breaking: CircuitBreakingPaymentProvider,
+  config: AppConfig,
+  metrics: MetricsService,
+): PacedPaymentProvider {
+  const pacer = new GatewayPacer({ maxWaitMs: config.payment.paceMaxWaitMs, minRatePerSecond: 1 });
+  const rateLimited = new Counter({
+    name: 'aop_payment_gateway_rate_limited_total',
+    help: 'Gateway calls answered 429 (too many requests); each slows the pace instead of failing the job',
+    registers: [metrics.registry],
+  });
+  new Gauge({
+    name: 'aop_payment_gateway_pace',
+    help: 'Gateway calls per second this process allows itself, learnt from 429s (0: no limit seen yet)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(Number.isFinite(pacer.ratePerSecond) ? pacer.ratePerSecond : 0);
+    },
+  });
+  return new PacedPaymentProvider(breaking, pacer, config.payment.paceMaxWaitMs, undefined, () =>
+    rateLimited.inc(),
+  );
+}
+
 @Module({
   controllers: [PaymentWebhookController],
   providers: [
-    { provide: MockPaymentGateway, inject: [APP_CONFIG], useFactory: createMockGateway },
+    { provide: MockPaymentGateway, inject: [APP_CONFIG, DataSource], useFactory: createMockGateway },
     {
       provide: CircuitBreakingPaymentProvider,
       inject: [MockPaymentGateway, APP_CONFIG, MetricsService, HealthCheckRegistry],
       useFactory: createBreakingProvider,
     },
-    { provide: PAYMENT_PROVIDER, useExisting: CircuitBreakingPaymentProvider },
+    {
+      provide: PacedPaymentProvider,
+      inject: [CircuitBreakingPaymentProvider, APP_CONFIG, MetricsService],
+      useFactory: createPacedProvider,
+    },
+    { provide: PAYMENT_PROVIDER, useExisting: PacedPaymentProvider },
     PaymentRepository,
     PaymentsService,
     PaymentWebhookService,

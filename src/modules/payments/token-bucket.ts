@@ -16,16 +16,26 @@ export class TokenBucket {
   }
 
   tryTake(): boolean {
+    this.refill();
+    if (this.tokens < 1) {
+      return false;
+    }
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** How long until the next token (what a `Retry-After` header would say); 0 when one is there. */
+  msUntilToken(): number {
+    this.refill();
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
+  }
+
+  private refill(): void {
     const now = this.now();
     this.tokens = Math.min(
       this.capacity,
       this.tokens + ((now - this.refilledAt) / 1000) * this.ratePerSecond,
     );
     this.refilledAt = now;
-    if (this.tokens < 1) {
-      return false;
-    }
-    this.tokens -= 1;
-    return true;
   }
 }

@@ -15,6 +15,8 @@ export interface UserRecord {
   lastLoginAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Signed into access tokens; raised by "log out everywhere" (never shown to clients). */
+  tokenVersion: number;
 }
 
 export interface UserCredentials {
@@ -61,7 +63,7 @@ export interface UserListFilter {
 
 const COLUMNS = `id, email, first_name AS "firstName", last_name AS "lastName", role, is_active AS "isActive",
   phone, preferred_language AS "preferredLanguage", last_login_at AS "lastLoginAt",
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+  created_at AS "createdAt", updated_at AS "updatedAt", token_version AS "tokenVersion"`;
 
 const CHANGE_COLUMNS: Record<keyof UserChanges, string> = {
   email: 'email',
@@ -180,6 +182,21 @@ export class UsersRepository {
       params,
     );
     return rows[0][0];
+  }
+
+  /**
+   * Serialises every change that could take away an active admin (demote, deactivate, delete) until
+   * the transaction ends, so two admins demoting each other cannot both see the other still active.
+   */
+  async lockAdminRoster(tx: EntityManager): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('users:active-admins', 0))`);
+  }
+
+  async countActiveAdmins(tx: EntityManager): Promise<number> {
+    const [{ count }] = await tx.query<[{ count: number }]>(
+      `SELECT count(*)::int AS count FROM users WHERE role = 'admin' AND is_active AND deleted_at IS NULL`,
+    );
+    return count;
   }
 
   /** Marks the user deleted and inactive; their orders keep pointing at the row. False when already gone. */

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { BadRequestError, ConflictError, NotFoundError } from '../../platform/http/domain-error';
 import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { hashPassword } from '../auth/password-hasher';
 import { RefreshTokenRepository } from '../auth/refresh-token.repository';
+import { UserStandingCache } from '../auth/user-standing.cache';
 import {
   ADMIN_ONLY_FIELDS,
   CreateUserDto,
@@ -30,6 +31,7 @@ export class UsersService {
     private readonly dataSource: DataSource,
     private readonly users: UsersRepository,
     private readonly refreshTokens: RefreshTokenRepository,
+    private readonly standings: UserStandingCache,
   ) {}
 
   async get(caller: AuthenticatedUser, id: string): Promise<UserResponseDto> {
@@ -98,14 +100,30 @@ export class UsersService {
       throw new ConflictError('Admins cannot delete their own account.', 'CANNOT_DELETE_SELF');
     }
     const deleted = await this.dataSource.transaction(async (tx) => {
+      await this.users.lockAdminRoster(tx);
       const found = await this.users.softDelete(tx, id);
       if (found) {
+        await this.assertAnActiveAdminRemains(tx);
         await this.refreshTokens.revokeAllOfUser(tx, id);
       }
       return found;
     });
     if (!deleted) {
       throw new NotFoundError('User not found.');
+    }
+    await this.standings.userChanged(id);
+  }
+
+  /**
+   * Checked after the change, under the admin-roster lock, inside its transaction: throwing rolls the
+   * change back. A restart does not bring an admin back (the seed only creates a missing email).
+   */
+  private async assertAnActiveAdminRemains(tx: EntityManager): Promise<void> {
+    if ((await this.users.countActiveAdmins(tx)) === 0) {
+      throw new ConflictError(
+        'This change would leave no active admin: promote or activate another admin first.',
+        'LAST_ADMIN',
+      );
     }
   }
 
@@ -115,8 +133,16 @@ export class UsersService {
 
   private async apply(id: string, changes: UpdateUserDto): Promise<UserResponseDto> {
     try {
+      const mayRemoveAnAdmin =
+        (changes.role !== undefined && changes.role !== 'admin') || changes.isActive === false;
       const user = await this.dataSource.transaction(async (tx) => {
+        if (mayRemoveAnAdmin) {
+          await this.users.lockAdminRoster(tx);
+        }
         const updated = await this.users.update(tx, id, changes);
+        if (updated && mayRemoveAnAdmin) {
+          await this.assertAnActiveAdminRemains(tx);
+        }
         if (updated && changes.isActive === false) {
           await this.refreshTokens.revokeAllOfUser(tx, id);
         }
@@ -124,6 +150,10 @@ export class UsersService {
       });
       if (!user) {
         throw new NotFoundError('User not found.');
+      }
+      // Deactivation or a role change must reach every API process's view of this user's tokens.
+      if (changes.isActive !== undefined || changes.role !== undefined) {
+        await this.standings.userChanged(id);
       }
       return toUserResponse(user);
     } catch (error) {

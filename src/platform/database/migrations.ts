@@ -1,9 +1,13 @@
 import { MigrationInterface } from 'typeorm';
 import { InitialSchema1732300000000 } from './migrations/1732300000000-InitialSchema';
 import { OutboxReplayAndDeadLetterKeys1732300300000 } from './migrations/1732300300000-OutboxReplayAndDeadLetterKeys';
+import { UserTokenVersion1732300400000 } from './migrations/1732300400000-UserTokenVersion';
+import { MockGatewayLedger1733000000000 } from './migrations/1733000000000-MockGatewayLedger';
 
 /** Every migration, oldest first. `npm run db:migration:create -- Name` adds a file to migrations/. */
 export const MIGRATIONS: (new () => MigrationInterface)[] = [
   InitialSchema1732300000000,
   OutboxReplayAndDeadLetterKeys1732300300000,
+  UserTokenVersion1732300400000,
+  MockGatewayLedger1733000000000,
 ];

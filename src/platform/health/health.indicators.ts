@@ -40,20 +40,23 @@ export class HealthIndicators {
     }
   }
 
+  /** Reports the mode (standalone, sentinel, cluster) and the data node the service talks to. */
   async redisPing(detailed = false): Promise<HealthIndicatorResult> {
     const session = this.health.check('redis');
     const started = performance.now();
     try {
-      await withTimeout(this.redis.client.ping(), PROBE_TIMEOUT_MS, 'Redis');
+      // A key of the service's own (not PING): in cluster mode it goes to the master holding its slot.
+      await withTimeout(this.redis.client.exists(this.redis.key('health')), PROBE_TIMEOUT_MS, 'Redis');
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+      const where = this.redis.describe();
       if (!detailed) {
-        return session.up();
+        return session.up({ mode: where.mode, node: where.node });
       }
       const info = await withTimeout(this.redis.client.info('memory'), PROBE_TIMEOUT_MS, 'Redis');
       const usedMemory = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
-      return session.up({ latencyMs, usedMemoryBytes: usedMemory });
+      return session.up({ ...where, latencyMs, usedMemoryBytes: usedMemory });
     } catch (error) {
-      return session.down({ message: (error as Error).message });
+      return session.down({ ...this.redis.describe(), message: (error as Error).message });
     }
   }
 

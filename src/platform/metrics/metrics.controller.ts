@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Res, UnauthorizedException } from '@nestjs/common';
+import { Controller, Get, Headers, Logger, OnModuleInit, Res, UnauthorizedException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
@@ -7,14 +7,29 @@ import { InjectConfig } from '../../config/config.module';
 import { Public } from '../http/access.decorators';
 import { MetricsService } from './metrics.service';
 
-/** Prometheus text at /metrics (outside the API prefix); a bearer token when METRICS_TOKEN is set. */
+/**
+ * Prometheus text at /metrics (outside the API prefix); a bearer token when METRICS_TOKEN is set, which
+ * production requires (config refuses to start without it). Start-up says which of the two applies.
+ */
 @ApiExcludeController()
 @Controller('metrics')
-export class MetricsController {
+export class MetricsController implements OnModuleInit {
+  private readonly logger = new Logger(MetricsController.name);
+
   constructor(
     private readonly metrics: MetricsService,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
+
+  onModuleInit(): void {
+    if (this.config.metrics.token === undefined) {
+      this.logger.warn(
+        '/metrics is served without a token: set METRICS_TOKEN (required when NODE_ENV=production)',
+      );
+    } else {
+      this.logger.log('/metrics requires "Authorization: Bearer <METRICS_TOKEN>"');
+    }
+  }
 
   @Public()
   @Get()

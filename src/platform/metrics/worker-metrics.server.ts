@@ -50,7 +50,12 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
       );
     });
     await new Promise<void>((resolve) => this.server!.listen(port, this.config.http.host, resolve));
-    this.logger.log({ port }, 'worker metrics at /metrics');
+    this.logger.log(
+      { port, bearerToken: this.config.metrics.token !== undefined },
+      this.config.metrics.token === undefined
+        ? 'worker metrics at /metrics, without a token (METRICS_TOKEN unset)'
+        : 'worker metrics at /metrics, bearer token required (METRICS_TOKEN)',
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

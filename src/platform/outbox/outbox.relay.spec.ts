@@ -92,13 +92,20 @@ describe(OutboxRelay.name, () => {
 
     it('publishes by polling an event whose notification never came', async () => {
       const sut = await pipeline({ OUTBOX_POLL_INTERVAL_MS: '50' });
+      const rounds = jest.spyOn(sut.relay, 'relayBatch');
+      sut.relay.start();
+      // The row arrives only after the first (empty) round is over and the relay sleeps: only a poll finds it.
+      await eventually(() => rounds.mock.results.length > 0 && sut.relay.listening, {
+        what: 'a first round',
+      });
+      expect(await rounds.mock.results[0].value).toBe(0);
       const orderId = randomUUID();
       const [{ id }] = await sut.dataSource.query<{ id: string }[]>(
         `INSERT INTO outbox_events (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', $1, 'OrderCreated', $2) RETURNING id`,
         [orderId, JSON.stringify({ orderId, userId: randomUUID() })],
       );
-      sut.relay.start();
       await eventually(() => sut.queues.get(QUEUES.orderProcessing).getJob(id), { what: 'the polled job' });
+      expect(rounds.mock.calls.length).toBeGreaterThan(1);
     });
 
     it('marks events without a consumer processed without publishing them', async () => {

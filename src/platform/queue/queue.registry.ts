@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
+import { queueKeyPrefix, RedisClient } from '../redis/redis-connection';
 import { RedisService } from '../redis/redis.service';
 import { QueueDefinition } from './queue-options';
 
@@ -16,7 +16,7 @@ export const QUEUE_DEFINITIONS = Symbol('QUEUE_DEFINITIONS');
 export class QueueRegistry implements OnApplicationShutdown {
   private readonly logger = new Logger(QueueRegistry.name);
   private readonly queues = new Map<string, Queue>();
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   private lastErrorLoggedAt = 0;
 
   constructor(
@@ -28,7 +28,7 @@ export class QueueRegistry implements OnApplicationShutdown {
     for (const definition of definitions) {
       const queue = new Queue(definition.name, {
         connection: this.connection,
-        prefix: config.queue.prefix,
+        prefix: queueKeyPrefix(config.queue.prefix, definition.name, config.redis.mode),
         defaultJobOptions: definition.jobOptions,
       });
       queue.on('error', (error: Error) => this.logError(definition.name, error));

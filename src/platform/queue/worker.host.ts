@@ -6,6 +6,7 @@ import { InjectConfig } from '../../config/config.module';
 import { runWithContext } from '../http/request-context';
 import { MetricsService } from '../metrics/metrics.service';
 import { upcast } from '../outbox/upcasters';
+import { queueKeyPrefix } from '../redis/redis-connection';
 import { RedisService } from '../redis/redis.service';
 import { DeadLetterStore } from './dead-letter.store';
 import { isOutboxJobData, JobInfo } from './job-data';
@@ -61,7 +62,7 @@ export class WorkerHost {
         (job: Job, token?: string) => this.process(definition, job, token),
         {
           connection: this.redis.connectionFor('blocking'),
-          prefix: this.config.queue.prefix,
+          prefix: queueKeyPrefix(this.config.queue.prefix, definition.name, this.config.redis.mode),
           ...definition.worker,
         },
       );
@@ -73,7 +74,7 @@ export class WorkerHost {
       // Jobs failed by BullMQ itself (stalled too often) never reach `process`: record them from the event stream.
       const events = new QueueEvents(definition.name, {
         connection: this.redis.connectionFor('blocking'),
-        prefix: this.config.queue.prefix,
+        prefix: queueKeyPrefix(this.config.queue.prefix, definition.name, this.config.redis.mode),
       });
       events.on('failed', ({ jobId }) => void this.recordFailedElsewhere(definition, jobId));
       events.on('error', (error) =>

@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
-import { AppConfig, redactUrl } from '../../config/config';
+import { AppConfig, RedisConfig, RedisNode, redactUrl } from '../../config/config';
 import { ensureDatabaseExists } from '../database/database-bootstrap';
+import { createRedisConnection, formatNode, RedisClient } from '../redis/redis-connection';
 
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -59,28 +59,137 @@ export async function checkPostgres(config: AppConfig): Promise<boolean> {
   }
 }
 
+/**
+ * Redis answers in the configured mode: the server behind REDIS_URL; a sentinel of REDIS_SENTINELS that
+ * knows the master (and the master itself); a seed of REDIS_CLUSTER_NODES that is in cluster mode with
+ * every slot served. Each failure is one line naming the variable and the reason.
+ */
 export async function checkRedis(config: AppConfig): Promise<void> {
+  switch (config.redis.mode) {
+    case 'standalone':
+      return checkStandalone(config);
+    case 'sentinel':
+      return checkSentinel(config);
+    case 'cluster':
+      return checkCluster(config);
+  }
+}
+
+async function checkStandalone(config: AppConfig): Promise<void> {
   const url = redactUrl(config.redis.url);
-  const client = new Redis(config.redis.url, {
+  try {
+    await probe(config, config.redis, (client) => client.ping());
+  } catch (error) {
+    throw new StartupError(
+      `Redis is unreachable at ${url} (${reasonOf(error)}). Start it (e.g. \`redis-server --daemonize yes\` or \`docker compose up -d redis\`) or point REDIS_URL at a running server.`,
+    );
+  }
+}
+
+async function checkSentinel(config: AppConfig): Promise<void> {
+  const { sentinels, sentinelMaster, sentinelPassword } = config.redis;
+  const answers = await Promise.all(
+    sentinels.map(async (node) => {
+      const asSentinel = {
+        ...config.redis,
+        mode: 'standalone' as const,
+        url: nodeUrl(node, sentinelPassword),
+      };
+      try {
+        const address = await probe(config, asSentinel, (client) =>
+          client.call('SENTINEL', 'get-master-addr-by-name', sentinelMaster),
+        );
+        return { node, address: address as string[] | null };
+      } catch (error) {
+        return { node, error: reasonOf(error) };
+      }
+    }),
+  );
+  const reachable = answers.filter((a) => !('error' in a));
+  if (reachable.length === 0) {
+    const reasons = answers.map((a) => `${formatNode(a.node)} ${'error' in a ? a.error : ''}`).join(', ');
+    throw new StartupError(
+      `REDIS_SENTINELS: no sentinel answered (${reasons}). Start them (e.g. \`npm run topology -- sentinel up\`) or fix the list.`,
+    );
+  }
+  if (!reachable.some((a) => Array.isArray(a.address) && a.address.length === 2)) {
+    throw new StartupError(
+      `REDIS_SENTINEL_MASTER="${sentinelMaster}" is not a master the sentinels in REDIS_SENTINELS monitor (asked ${reachable.map((a) => formatNode(a.node)).join(', ')}).`,
+    );
+  }
+  try {
+    await probe(config, config.redis, (client) => client.ping());
+  } catch (error) {
+    throw new StartupError(
+      `REDIS_SENTINELS: the master "${sentinelMaster}" they name does not answer (${reasonOf(error)}); check it and REDIS_PASSWORD.`,
+    );
+  }
+}
+
+async function checkCluster(config: AppConfig): Promise<void> {
+  const answers = await Promise.all(
+    config.redis.clusterNodes.map(
+      async (node): Promise<{ node: RedisNode; info?: string; error?: string }> => {
+        const asNode = {
+          ...config.redis,
+          mode: 'standalone' as const,
+          url: nodeUrl(node, config.redis.password),
+        };
+        try {
+          return {
+            node,
+            info: String(await probe(config, asNode, (client) => client.call('CLUSTER', 'INFO'))),
+          };
+        } catch (error) {
+          const message = (error as Error).message ?? '';
+          return { node, error: message.startsWith('ERR') ? message : reasonOf(error) };
+        }
+      },
+    ),
+  );
+  const notCluster = answers.find((a) => /cluster support disabled/i.test(a.error ?? ''));
+  if (notCluster) {
+    throw new StartupError(
+      `REDIS_CLUSTER_NODES: ${formatNode(notCluster.node)} is not in cluster mode (cluster support disabled); list cluster nodes, or use REDIS_URL for a standalone server.`,
+    );
+  }
+  if (!answers.some((a) => /cluster_state:ok/.test(a.info ?? ''))) {
+    const reasons = answers
+      .map((a) => `${formatNode(a.node)} ${a.error ?? /cluster_state:\w+/.exec(a.info ?? '')?.[0] ?? ''}`)
+      .join(', ');
+    throw new StartupError(
+      `REDIS_CLUSTER_NODES: no seed node reports a working cluster (${reasons}). Start it (e.g. \`npm run topology -- cluster up\`) or fix the list.`,
+    );
+  }
+}
+
+function nodeUrl(node: RedisNode, password: string | undefined): string {
+  const auth = password === undefined ? '' : `:${encodeURIComponent(password)}@`;
+  return `redis://${auth}${formatNode(node)}`;
+}
+
+/** One connection attempt with no reconnects, bounded by STARTUP_CONNECT_TIMEOUT_MS. */
+async function probe<T>(
+  config: AppConfig,
+  redis: RedisConfig,
+  run: (client: RedisClient) => Promise<T>,
+): Promise<T> {
+  const client = createRedisConnection(redis, 'probe', {
     lazyConnect: true,
-    connectTimeout: config.startup.connectTimeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
+    connectTimeoutMs: config.startup.connectTimeoutMs,
   });
   let lastError: unknown;
   client.on('error', (error) => {
     lastError = error;
   });
   try {
-    await withDeadline(
-      client.connect().then(() => client.ping()),
+    return await withDeadline(
+      client.connect().then(() => run(client)),
       config.startup.connectTimeoutMs + 500,
     );
   } catch (error) {
-    throw new StartupError(
-      `Redis is unreachable at ${url} (${reasonOf(lastError ?? error)}). Start it (e.g. \`redis-server --daemonize yes\` or \`docker compose up -d redis\`) or point REDIS_URL at a running server.`,
-    );
+    // The connection's own error says why (ECONNREFUSED), where the command's says only "closed".
+    throw (error as Error).message?.startsWith('ERR') ? error : (lastError ?? error);
   } finally {
     client.disconnect();
   }

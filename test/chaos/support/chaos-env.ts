@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { prepareDatabase } from '../../../src/bootstrap';
 import { DEFAULT_REDIS_URL, loadConfig } from '../../../src/config/config';
 import { TokenService } from '../../../src/modules/auth/token.service';
 import { hashPassword } from '../../../src/modules/auth/password-hasher';
 import { createDataSource } from '../../../src/platform/database/data-source';
+import {
+  createRedisConnection,
+  queueKeyPrefix,
+  RedisClient,
+} from '../../../src/platform/redis/redis-connection';
 import { createProduct, CreatedProduct, ProductOverrides } from '../../factories/product.factory';
 import { databaseUrlFor, dropDatabase } from '../../support/test-database';
+import { deleteClusterKeys } from './own-redis';
 import { ServiceProcess, ServiceRole } from './service-process';
 
 /** Settings every chaos process gets: short timers so recovery happens in seconds, quiet gateway. */
@@ -100,7 +106,7 @@ export class ChaosEnv {
     if (process.env.KEEP_TEST_DATABASE !== 'true') {
       await dropDatabase(this.databaseUrl);
     }
-    await deleteRedisKeys(this.queuePrefix);
+    await deleteRedisKeys(this.queuePrefix, this.redisEnv());
   }
 
   processEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -108,9 +114,37 @@ export class ChaosEnv {
       ...CHAOS_BASE_ENV,
       DATABASE_URL: this.databaseUrl,
       QUEUE_PREFIX: this.queuePrefix,
+      ...this.redisEnv(),
       ...this.env,
       ...extra,
     };
+  }
+
+  /**
+   * The Redis this scenario's processes use: the CHAOS_REDIS=cluster profile's cluster, unless the
+   * scenario chose its own Redis (any REDIS_* mode variable in its env).
+   */
+  redisEnv(): Record<string, string> {
+    const own = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].some((v) => v in this.env);
+    const seeds = process.env.CHAOS_REDIS_CLUSTER_NODES;
+    if (own) {
+      return { REDIS_URL: '', REDIS_SENTINELS: '', REDIS_CLUSTER_NODES: '', ...pick(this.env, /^REDIS_/) };
+    }
+    return seeds ? { REDIS_URL: '', REDIS_SENTINELS: '', REDIS_CLUSTER_NODES: seeds } : {};
+  }
+
+  /** A connection to this scenario's Redis, made by the service's own factory (any mode). */
+  redisConnection(): RedisClient {
+    return createRedisConnection(loadConfig({ ...process.env, ...this.redisEnv() }).redis, 'blocking');
+  }
+
+  /** BullMQ's prefix of `queue` for this scenario (a hash tag per queue on a cluster). */
+  queuePrefixOf(queue: string): string {
+    return queueKeyPrefix(
+      this.queuePrefix,
+      queue,
+      loadConfig({ ...process.env, ...this.redisEnv() }).redis.mode,
+    );
   }
 
   /** A new (not yet started) process of this scenario. */
@@ -237,8 +271,26 @@ function takePort(): number {
   return port;
 }
 
-export async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(process.env.REDIS_URL ?? DEFAULT_REDIS_URL);
+function pick(env: Record<string, string>, name: RegExp): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => name.test(key)));
+}
+
+/** Deletes a prefix's keys from the standalone Redis, or from every master of a cluster (`redisEnv`). */
+export async function deleteRedisKeys(prefix: string, redisEnv: Record<string, string> = {}): Promise<void> {
+  if (redisEnv.REDIS_CLUSTER_NODES) {
+    const cluster = createRedisConnection(loadConfig({ ...redisEnv, NODE_ENV: 'test' }).redis, 'blocking');
+    try {
+      await deleteClusterKeys(cluster as Cluster, prefix);
+    } finally {
+      cluster.disconnect();
+    }
+    return;
+  }
+  if (redisEnv.REDIS_SENTINELS) {
+    return; // A scenario's own Sentinel topology goes away with its keys.
+  }
+  // The standalone server itself, not a scenario's proxy in front of it (stopped by then).
+  const redis = new Redis(process.env.REDIS_URL || DEFAULT_REDIS_URL);
   try {
     let cursor = '0';
     do {

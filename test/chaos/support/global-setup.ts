@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { prepareDatabase } from '../../../src/bootstrap';
 import { loadConfig } from '../../../src/config/config';
 import { databaseUrlFor, uniqueName } from '../../support/test-database';
+import { OwnCluster } from './own-redis';
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 
@@ -18,4 +19,11 @@ export default async function globalSetup(): Promise<void> {
   process.env.SEED_DEMO = 'false';
   process.env.NODE_ENV = 'test';
   await prepareDatabase(loadConfig(process.env));
+  if (process.env.CHAOS_REDIS === 'cluster') {
+    // Every ChaosEnv hands these seeds to its processes (see chaos-env.ts); torn down in global-teardown.
+    const cluster = await new OwnCluster().up();
+    process.env.CHAOS_REDIS_CLUSTER_NODES = cluster.seeds;
+    process.env.CHAOS_REDIS_CLUSTER_DIR = cluster.dir;
+    process.env.CHAOS_REDIS_CLUSTER_PORT = String(cluster.basePort);
+  }
 }

@@ -15,7 +15,8 @@ export interface PlacedOrder {
   sentAt?: number;
 }
 
-const RETRIED = [0, 409, 503];
+// 502: nginx in front of an API that died while the request was in it.
+const RETRIED = [0, 409, 502, 503];
 
 export interface LoadOptions {
   count: number;
@@ -28,7 +29,7 @@ export interface LoadOptions {
   timeoutMs?: number;
   onAnswer?: (order: PlacedOrder) => void;
   /**
-   * Like a careful client: an unanswered request (connection refused or cut), a 503 or a 409 "still in
+   * Like a careful client: an unanswered request (connection refused or cut, or a 502 from a proxy), a 503 or a 409 "still in
    * flight" is sent again with the same Idempotency-Key until it gets an answer, at most this long.
    */
   retryForMs?: number;
@@ -84,4 +85,50 @@ export async function outcomeCounts(env: ChaosEnv): Promise<Record<string, numbe
     `SELECT status, count(*)::int AS n FROM orders GROUP BY status ORDER BY status`,
   );
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+/** What the mock gateway's test tokens script (mock-payment-gateway.ts TEST_TOKENS): one ending each. */
+export const TOKEN_OUTCOMES: Record<string, string> = {
+  tok_success: 'CONFIRMED',
+  // Charged, answer lost: the retry finds the original charge.
+  tok_lost_response: 'CONFIRMED',
+  // Two transient failures, then success (within the queue's attempts).
+  tok_transient_2: 'CONFIRMED',
+  tok_declined: 'PAYMENT_FAILED',
+};
+
+/** An order's ending as the scenarios compare it: the status, with the reason for a cancellation. */
+export type Outcome = string;
+
+/**
+ * Acknowledged orders whose ending is not one of those allowed for them (`CONFIRMED`,
+ * `PAYMENT_FAILED`, `CANCELLED:INSUFFICIENT_STOCK`...), with what they ended as: empty when every
+ * order ended right.
+ */
+export async function unexpectedOutcomes(
+  env: ChaosEnv,
+  placed: PlacedOrder[],
+  allowed: (order: PlacedOrder) => Outcome[],
+): Promise<{ id: string; outcome: Outcome; allowed: Outcome[] }[]> {
+  const acknowledged = placed.filter((p) => p.id);
+  const rows = await env.ds.query<{ id: string; status: string; failure_reason: string | null }[]>(
+    `SELECT id, status, failure_reason FROM orders WHERE id = ANY($1::uuid[])`,
+    [acknowledged.map((p) => p.id)],
+  );
+  const endings = new Map(
+    rows.map((r) => [r.id, r.status === 'CANCELLED' ? `CANCELLED:${r.failure_reason}` : r.status]),
+  );
+  return acknowledged
+    .map((p) => ({ id: p.id!, outcome: endings.get(p.id!) ?? 'MISSING', allowed: allowed(p) }))
+    .filter((o) => !o.allowed.includes(o.outcome));
+}
+
+/** The ending the order's payment token scripts. */
+export function tokenOutcome(order: PlacedOrder): Outcome {
+  const token = String(order.body.paymentToken);
+  const outcome = TOKEN_OUTCOMES[token];
+  if (!outcome) {
+    throw new Error(`no scripted outcome for payment token ${token}`);
+  }
+  return outcome;
 }

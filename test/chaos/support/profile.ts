@@ -7,6 +7,14 @@ export type ChaosProfileName = 'short' | 'long';
 /** CHAOS_PROFILE=short (default; CI, a few minutes in all) or long (the issue's figures, by hand). */
 export const PROFILE: ChaosProfileName = process.env.CHAOS_PROFILE === 'long' ? 'long' : 'short';
 
+/**
+ * CHAOS_REDIS=cluster runs every scenario on a Redis Cluster of the suite's own (three masters, three
+ * replicas, started by scripts/topology/cluster.sh in global setup) instead of the standalone Redis.
+ * A scenario that sets its own REDIS_URL (a proxy in front of Redis) keeps it.
+ */
+export const REDIS_PROFILE: 'standalone' | 'cluster' =
+  process.env.CHAOS_REDIS === 'cluster' ? 'cluster' : 'standalone';
+
 /** Picks the figure of the running profile. */
 export function sized<T>(short: T, long: T): T {
   return PROFILE === 'long' ? long : short;
@@ -23,7 +31,7 @@ export interface ChaosFigures {
 
 /** Prints one scenario's figures as a JSON line and keeps them in test-results/chaos/<profile>/. */
 export function reportFigures(figures: ChaosFigures): void {
-  const line = JSON.stringify({ profile: PROFILE, ...figures });
+  const line = JSON.stringify({ profile: PROFILE, seed: CHAOS_SEED, ...figures });
   process.stdout.write(`CHAOS ${line}\n`);
   const dir = join(REPO_ROOT, 'test-results', 'chaos', PROFILE);
   mkdirSync(dir, { recursive: true });
