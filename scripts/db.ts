@@ -22,7 +22,9 @@ async function main(): Promise<void> {
       return;
     }
     case 'revert': {
-      const dataSource = await createDataSource(config).initialize();
+      const dataSource = await createDataSource({
+        database: { ...config.database, url: config.database.directUrl },
+      }).initialize();
       await dataSource.undoLastMigration({ transaction: 'each' });
       await dataSource.destroy();
       console.log('reverted the last migration');

@@ -26,8 +26,9 @@ export async function prepareDatabase(
   logger?: Logger,
 ): Promise<{ created: boolean; migrations: string[] }> {
   const created = await checkPostgres(config);
+  // The direct connection: the migration lock is a session advisory lock, which a transaction pooler breaks.
   const dataSource = await createDataSource(
-    { database: { ...config.database, poolSize: 2 } },
+    { database: { ...config.database, url: config.database.directUrl, poolSize: 2 } },
     'aop-migrate',
   ).initialize();
   try {

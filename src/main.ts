@@ -5,7 +5,8 @@ import { AppConfig, ConfigValidationError } from './config/config';
 import { loadConfigFromEnvironment } from './config/environment';
 import { createRootLogger } from './platform/logging/logger';
 import { JobHandlerCheckError } from './platform/queue/job-handler.registry';
-import { StartupError } from './platform/startup/preflight';
+import { servesHttp } from './config/roles';
+import { checkPortFree, listenFailure, StartupError } from './platform/startup/preflight';
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
@@ -17,10 +18,15 @@ async function main(): Promise<void> {
     );
   }
 
+  if (servesHttp(config)) {
+    await checkPortFree(config);
+  }
   const { created, migrations } = await preflight(config, logger);
   const app = await createApplication(config, logger);
   if (app.http) {
-    await app.http.listen({ port: config.http.port, host: config.http.host });
+    await app.http.listen({ port: config.http.port, host: config.http.host }).catch((error: unknown) => {
+      throw listenFailure(error, config);
+    });
   }
   logger.info(
     {

@@ -265,6 +265,36 @@ describe(loadConfig.name, () => {
       ).toThrow(/PAYMENT_OUTAGE_FILE is a fault-injection hook/);
     });
 
+    it('reads the PostgreSQL pooling and replica settings: direct URL, prepared statements, replicas', () => {
+      expect(loadConfig({}).database).toMatchObject({
+        directUrl: 'postgres://postgres@127.0.0.1:5432/async_orders',
+        preparedStatements: true,
+        replicaUrls: [],
+        replicaMaxLagMs: 1000,
+      });
+      const pooled = loadConfig({
+        DATABASE_URL: 'postgres://app:pw@pgbouncer:6432/shop',
+        DATABASE_DIRECT_URL: 'postgres://app:pw@primary:5432',
+        DATABASE_PREPARED_STATEMENTS: 'false',
+        DATABASE_REPLICA_URLS: 'postgres://app:pw@r1:5432/shop, postgres://app:pw@r2:5432/shop',
+        DATABASE_REPLICA_MAX_LAG_MS: '250',
+      }).database;
+      // Without a database name, the direct URL takes DATABASE_URL's.
+      expect(pooled).toMatchObject({
+        url: 'postgres://app:pw@pgbouncer:6432/shop',
+        directUrl: 'postgres://app:pw@primary:5432/shop',
+        preparedStatements: false,
+        replicaUrls: ['postgres://app:pw@r1:5432/shop', 'postgres://app:pw@r2:5432/shop'],
+        replicaMaxLagMs: 250,
+      });
+      expect(() => loadConfig({ DATABASE_REPLICA_URLS: 'postgres://r1/shop,redis://r2' })).toThrow(
+        /DATABASE_REPLICA_URLS must be comma-separated postgres:\/\/ URLs/,
+      );
+      expect(() => loadConfig({ DATABASE_PREPARED_STATEMENTS: 'maybe' })).toThrow(
+        /DATABASE_PREPARED_STATEMENTS/,
+      );
+    });
+
     it('sizes payment concurrency by the gateway rate × its slowest answer, and waits at most a breaker timeout', () => {
       const defaults = loadConfig({});
       // 100/s × 2 s × 1.25: enough charges in flight to reach the limit when the gateway is at its slowest.

@@ -15,10 +15,20 @@ export interface AppConfig {
     host: string;
     port: number;
     bodyLimitBytes: number;
+    /** Deepest nesting of arrays and objects a JSON body may have; deeper is a 400 before parsing. */
+    bodyMaxDepth: number;
     corsOrigins: string[] | true;
     trustProxy: boolean;
   };
-  database: { url: string; poolSize: number };
+  database: {
+    url: string;
+    /** Session connection to the primary (LISTEN, advisory locks, CREATE DATABASE); defaults to `url`. */
+    directUrl: string;
+    poolSize: number;
+    preparedStatements: boolean;
+    replicaUrls: string[];
+    replicaMaxLagMs: number;
+  };
   redis: RedisConfig;
   queue: {
     prefix: string;
@@ -119,6 +129,8 @@ export interface AppConfig {
     /** A saga with no progress for this long is resumed by the recovery scheduler. */
     stallSeconds: number;
     recoveryIntervalMs: number;
+    /** Orders per saga job: saga events the relay claims together travel as one job of up to this many. */
+    batchSize: number;
     /** Fault injection (never in production): `<step>:<before|after>` makes a worker exit there. */
     crashAt: { step: string; when: 'before' | 'after' } | undefined;
   };
@@ -238,6 +250,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
   }
 
+  const replicaUrls = (v.DATABASE_REPLICA_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const replica of replicaUrls) {
+    let protocol = '';
+    try {
+      protocol = new URL(replica).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+      problems.push(
+        `DATABASE_REPLICA_URLS must be comma-separated postgres:// URLs (got "${redactUrl(replica)}")`,
+      );
+    }
+  }
+
   const corsRaw = v.CORS_ORIGINS ?? (production ? '' : '*');
   const corsOrigins: string[] | true =
     corsRaw === '*'
@@ -254,10 +284,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
       host: v.HOST,
       port: v.PORT,
       bodyLimitBytes: v.BODY_LIMIT_BYTES,
+      bodyMaxDepth: v.BODY_MAX_DEPTH,
       corsOrigins,
       trustProxy: v.TRUST_PROXY,
     },
-    database: { url: v.DATABASE_URL, poolSize: v.DATABASE_POOL_SIZE },
+    database: {
+      url: v.DATABASE_URL,
+      directUrl: directUrlOf(v.DATABASE_DIRECT_URL, v.DATABASE_URL),
+      poolSize: v.DATABASE_POOL_SIZE,
+      preparedStatements: v.DATABASE_PREPARED_STATEMENTS,
+      replicaUrls,
+      replicaMaxLagMs: v.DATABASE_REPLICA_MAX_LAG_MS,
+    },
     redis: readRedisConfig(env, v, problems),
     queue: {
       prefix: v.QUEUE_PREFIX,
@@ -350,6 +388,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       timeoutSeconds: v.SAGA_TIMEOUT_SECONDS,
       stallSeconds: v.SAGA_STALL_SECONDS,
       recoveryIntervalMs: v.SAGA_RECOVERY_INTERVAL_MS,
+      batchSize: v.SAGA_BATCH_SIZE,
       crashAt,
     },
     invariants: {
@@ -380,6 +419,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigValidationError(problems);
   }
   return config;
+}
+
+/**
+ * DATABASE_DIRECT_URL, with DATABASE_URL's database when it names none: one direct server URL then
+ * serves every database the pooler fronts (and every test database).
+ */
+function directUrlOf(direct: string | undefined, url: string): string {
+  if (direct === undefined) {
+    return url;
+  }
+  const parsed = new URL(direct);
+  if (parsed.pathname === '' || parsed.pathname === '/') {
+    parsed.pathname = new URL(url).pathname;
+  }
+  return parsed.toString();
 }
 
 /**

@@ -116,6 +116,14 @@ export const VARIABLES = {
     max: 100 * 1_048_576,
     description: 'Largest accepted request body in bytes; larger bodies get `413`.',
   }),
+  BODY_MAX_DEPTH: integer({
+    group: PROCESS,
+    default: 32,
+    min: 2,
+    max: 1000,
+    description:
+      'Deepest nesting of arrays and objects accepted in a JSON body; deeper bodies get `400` before they are parsed.',
+  }),
   CORS_ORIGINS: optionalString({
     group: PROCESS,
     defaultText: '`*` in development, none in production',
@@ -158,6 +166,32 @@ export const VARIABLES = {
     min: 1,
     max: 200,
     description: 'Connections per process.',
+  }),
+  DATABASE_DIRECT_URL: optionalUrl({
+    group: POSTGRES,
+    protocols: ['postgres:', 'postgresql:'],
+    defaultText: '`DATABASE_URL`',
+    description:
+      "A session connection straight to the primary, for what transaction pooling breaks: the outbox relay's `LISTEN`, the migration advisory lock and creating the database. Set it when `DATABASE_URL` points at PgBouncer in transaction mode; without a database name, `DATABASE_URL`'s is used.",
+  }),
+  DATABASE_PREPARED_STATEMENTS: boolean({
+    group: POSTGRES,
+    default: true,
+    description:
+      'Run the hot-path statements as named prepared statements (parsed and planned once per connection). Set `false` behind PgBouncer before 1.21 in transaction mode, which cannot keep them.',
+  }),
+  DATABASE_REPLICA_URLS: optionalString({
+    group: POSTGRES,
+    defaultText: 'unset (no replicas)',
+    description:
+      'Comma-separated `postgres://` URLs of streaming read replicas. Stale-tolerant reads (catalogue, admin lists, order lists, the saga timeline) go to one of them; the primary answers when none is fresh enough.',
+  }),
+  DATABASE_REPLICA_MAX_LAG_MS: integer({
+    group: POSTGRES,
+    default: 1000,
+    min: 0,
+    max: 3_600_000,
+    description: 'A replica whose replay lags the primary by more than this (or that is down) is skipped.',
   }),
 
   REDIS_URL: url({
@@ -700,6 +734,14 @@ export const VARIABLES = {
     min: 50,
     max: 3_600_000,
     description: 'How often the worker looks for stalled and timed-out sagas.',
+  }),
+  SAGA_BATCH_SIZE: integer({
+    group: SAGA,
+    default: 100,
+    min: 1,
+    max: 1000,
+    description:
+      'Orders per saga job: saga events the relay claims together travel as one job of up to this many (1 = one job per order).',
   }),
   CRASH_AT: optionalString({
     group: SAGA,

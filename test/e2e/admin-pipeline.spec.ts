@@ -168,6 +168,21 @@ describe('Admin pipeline endpoints', () => {
       await sut.http().get('/admin/queues/api/queues').expect(401);
     });
 
+    it('accepts the Bearer scheme in any letter case (RFC 9110) and puts the correlation id in its errors', async () => {
+      await sut.http().get('/admin/queues').set('authorization', `bearer ${admin}`).expect(200);
+      const refused = await sut.http().get('/admin/queues').set('x-correlation-id', 'board-401').expect(401);
+      expect(refused.body).toMatchObject({ status: 401, correlationId: 'board-401' });
+      // The board's own errors keep their shape (its UI reads error.key) and lose any stack trace.
+      const missing = await sut
+        .http()
+        .get('/admin/queues/api/queues/no-such-queue/metrics')
+        .set('authorization', `BEARER ${admin}`)
+        .set('x-correlation-id', 'board-404')
+        .expect(404);
+      expect(missing.body).toMatchObject({ error: { key: expect.any(String) }, correlationId: 'board-404' });
+      expect(missing.body.details).toBeUndefined();
+    });
+
     it('serves the board and its API to an admin bearer token', async () => {
       const page = await sut.http().get('/admin/queues').set('authorization', `Bearer ${admin}`).expect(200);
       expect(page.headers['content-type']).toMatch(/text\/html/);
@@ -208,6 +223,55 @@ describe('Admin pipeline endpoints', () => {
         .set('authorization', `Bearer ${session.split('=')[1]}`)
         .expect(401);
       await sut.http().get('/admin/queues').set('cookie', `aop_board_session=${admin}`).expect(401);
+    });
+  });
+
+  describe('Bull Board sessions end on the server (two API processes share the revocations)', () => {
+    let other: TestApp;
+
+    beforeAll(async () => {
+      other = await startTestApp();
+    });
+    afterAll(() => other.close());
+
+    async function openSession(): Promise<string> {
+      const res = await asAdmin(sut.http().post('/api/v1/admin/queues/session')).expect(204);
+      return String(res.headers['set-cookie']).split(';')[0];
+    }
+    const clean = (app: TestApp, session: string) =>
+      app.http().put('/admin/queues/api/queues/notification-sending/clean/completed').set('cookie', session);
+
+    it('refuses the old cookie everywhere, for the board and its actions, once the browser closes the session', async () => {
+      const session = await openSession();
+      await other.http().get('/admin/queues').set('cookie', session).expect(200);
+      await clean(other, session).expect(200);
+
+      // The cookie's path is /admin/queues, so this is where a browser sends it to sign out.
+      const closed = await sut.http().delete('/admin/queues/session').set('cookie', session).expect(204);
+      expect(String(closed.headers['set-cookie'])).toMatch(
+        /^aop_board_session=; Path=\/admin\/queues; Max-Age=0/,
+      );
+
+      for (const app of [sut, other]) {
+        const page = await app.http().get('/admin/queues').set('cookie', session).expect(401);
+        expect(page.headers['content-type']).toMatch(/^application\/problem\+json/);
+        await clean(app, session).expect(401);
+      }
+      // Signing out again is harmless.
+      await other.http().delete('/admin/queues/session').set('cookie', session).expect(204);
+    });
+
+    it('revokes every board session of the admin calling DELETE /api/v1/admin/queues/session, and no later one', async () => {
+      const [first, second] = [await openSession(), await openSession()];
+      await asAdmin(sut.http().delete('/api/v1/admin/queues/session')).expect(204);
+      for (const session of [first, second]) {
+        await other.http().get('/admin/queues').set('cookie', session).expect(401);
+      }
+      const later = await openSession();
+      await other.http().get('/admin/queues').set('cookie', later).expect(200);
+      // Without credentials it only clears the cookie, as before.
+      await sut.http().delete('/api/v1/admin/queues/session').expect(204);
+      await other.http().get('/admin/queues').set('cookie', later).expect(200);
     });
   });
 

@@ -140,6 +140,9 @@ function specialBodies(op: Operation): FuzzRequest['body'][] {
     { json: Array.from({ length: 10_000 }, () => 1) },
     { raw: `{"${first}":${deep}}`, contentType: 'application/json' },
     { raw: deepArray, contentType: 'application/json' },
+    // Found by an attacker: these overflowed the stack in validation (500 after ~1.7 s, stalling the process).
+    { raw: `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`, contentType: 'application/json' },
+    { raw: '['.repeat(500_000), contentType: 'application/json' },
     { raw: `{"${first}":"${'x'.repeat(BODY_LIMIT + 1)}"}`, contentType: 'application/json' },
     {
       raw: '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}',

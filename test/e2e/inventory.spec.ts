@@ -139,6 +139,23 @@ describe('Inventory', () => {
       await sut.http().post(`/api/v1/inventory/${product.id}/replenish`).set(admin).send(body).expect(400);
     });
 
+    it('answers 409 and changes nothing when the stock would pass the largest storable level', async () => {
+      // Found by an attacker: replenishing past 2,147,483,647 (a 32-bit column) was a 500.
+      const product = await createProduct(sut.dataSource, { stock: 2_147_483_000 });
+      const res = await sut
+        .http()
+        .post(`/api/v1/inventory/${product.id}/replenish`)
+        .set(admin)
+        .send({ quantity: 1000 })
+        .expect(409);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({
+        code: 'VALUE_OUT_OF_RANGE',
+        detail: expect.stringMatching(/2,147,483,647/),
+      });
+      expect(await levelsOf(sut.dataSource, product.id)).toMatchObject({ quantity: 2_147_483_000 });
+    });
+
     it('answers 404 for an unknown product and 400 for a malformed id', async () => {
       await sut
         .http()

@@ -69,6 +69,35 @@ describe('GET/PUT /users/profile/notifications', () => {
     });
   });
 
+  it('changes one channel and keeps the other: a partial update is partial inside channels too', async () => {
+    const { auth } = await customer();
+    await sut.http().put(PATH).set('authorization', auth).send({ phone: '+14155552671' }).expect(200);
+    // Before, `{"channels":{"sms":true}}` was a 400 demanding `email`.
+    const sms = await sut
+      .http()
+      .put(PATH)
+      .set('authorization', auth)
+      .send({ channels: { sms: true } })
+      .expect(200);
+    expect(sms.body.channels).toEqual({ email: true, sms: true });
+    await sut
+      .http()
+      .put(PATH)
+      .set('authorization', auth)
+      .send({ channels: { email: false } })
+      .expect(200);
+    const after = await sut.http().get(PATH).set('authorization', auth).expect(200);
+    expect(after.body.channels).toEqual({ email: false, sms: true });
+    // Left out is not null: a null channel is still refused.
+    const nulled = await sut
+      .http()
+      .put(PATH)
+      .set('authorization', auth)
+      .send({ channels: { sms: null } })
+      .expect(400);
+    expect(nulled.body.errors).toEqual([{ field: 'channels.sms', message: expect.any(String) }]);
+  });
+
   it('refuses invalid input with 400 problem details', async () => {
     const { auth } = await customer();
     for (const body of [

@@ -203,6 +203,45 @@ describe('Orders API', () => {
       expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
     });
 
+    it('refuses one product named twice in different letter cases with 400, also on a retry with the same key', async () => {
+      // Found by an attacker: both lines reached the database, whose unique index answered with a 500.
+      const carol = await createUser();
+      const body = {
+        items: [
+          { productId: keyboard, quantity: 1 },
+          { productId: keyboard.toUpperCase(), quantity: 2 },
+        ],
+      };
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const res = await post(carol, body, 'mixed-case-duplicate').expect(400);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.body.errors).toEqual([
+          { field: 'items', message: 'items must name each product only once' },
+        ]);
+      }
+      const [{ count }] = await sut.dataSource.query<{ count: number }[]>(
+        'SELECT count(*)::int AS count FROM orders WHERE user_id = $1',
+        [carol.id],
+      );
+      expect(count).toBe(0);
+      // An upper-case id on its own is the same product: accepted, and stored in its canonical spelling.
+      const upper = await post(carol, { items: [{ productId: keyboard.toUpperCase(), quantity: 1 }] }).expect(
+        202,
+      );
+      expect(upper.body.items[0].productId).toBe(keyboard);
+    });
+
+    it('refuses 10,000 lines without validating each one', async () => {
+      // Found by fuzzing: every line was validated (about a second of CPU) and 19,001 errors were answered.
+      const items = Array.from({ length: 10_000 }, (_, i) => ({ productId: `${i}`, quantity: i }));
+      const res = await post(alice, { items }).expect(400);
+      expect(res.body.errors).toContainEqual({
+        field: 'items',
+        message: 'items must contain no more than 50 elements',
+      });
+      expect(res.body.errors.length).toBeLessThan(200);
+    });
+
     it('refuses an Idempotency-Key longer than 255 characters', async () => {
       await post(alice, { items: [{ productId: keyboard, quantity: 1 }] }, 'k'.repeat(256)).expect(400);
     });

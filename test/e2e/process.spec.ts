@@ -71,6 +71,24 @@ describe('The service process', () => {
       ]);
     });
 
+    it('names a port already in use in one line, and never claims to have started', async () => {
+      // Before: a stack trace, then Nest's "successfully started", for a process that was already exiting.
+      const holder = createServer();
+      holder.listen(0, '127.0.0.1');
+      await once(holder, 'listening');
+      const { port } = holder.address() as { port: number };
+      try {
+        const run = startService({ ROLE: 'api', PORT: String(port), HOST: '127.0.0.1' });
+
+        expect(await exitOf(run.child)).toBe(1);
+        expect(run.output().trim().split('\n')).toEqual([
+          `async-order-processor: port ${port} on 127.0.0.1 is already in use: stop what holds it or set PORT to a free port`,
+        ]);
+      } finally {
+        holder.close();
+      }
+    });
+
     it('reports every invalid variable before touching anything', async () => {
       const run = startService({ PORT: 'eighty', ROLE: 'boss' });
 

@@ -7,6 +7,7 @@ export default async function globalTeardown(): Promise<void> {
   if (process.env.KEEP_TEST_DATABASE !== 'true' && process.env.DATABASE_URL) {
     await dropDatabase(process.env.DATABASE_URL);
   }
+  await (globalThis as { pgBouncer?: { stop(): Promise<void> } }).pgBouncer?.stop();
   const prefix = process.env.QUEUE_PREFIX;
   if (!prefix) {
     return;

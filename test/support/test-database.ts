@@ -17,8 +17,10 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 }
 
+/** Through PgBouncer (npm run test:pgbouncer), DROP DATABASE goes to the direct server. */
 export async function dropDatabase(url: string): Promise<void> {
-  const target = new URL(url);
+  const target = new URL(process.env.DATABASE_DIRECT_URL ?? url);
+  target.pathname = new URL(url).pathname;
   const name = target.pathname.slice(1);
   target.pathname = '/postgres';
   const client = new Client({ connectionString: target.toString() });

@@ -1,4 +1,4 @@
-import { Controller, Delete, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
+import { Controller, Delete, Headers, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiForbiddenResponse,
@@ -10,7 +10,12 @@ import {
 import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
 import { Public, Roles } from '../../platform/http/access.decorators';
-import { BOARD_SESSION_TTL_SECONDS, QueueBoardSessions } from './queue-board.sessions';
+import {
+  BOARD_COOKIE,
+  BOARD_SESSION_TTL_SECONDS,
+  cookieValue,
+  QueueBoardSessions,
+} from './queue-board.sessions';
 
 @ApiTags('admin')
 @Controller('admin/queues/session')
@@ -36,9 +41,26 @@ export class QueueBoardSessionController {
   @Delete()
   @Public()
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Close the Bull Board browser session (clears the cookie)' })
+  @ApiOperation({
+    summary: 'Close Bull Board browser sessions',
+    description:
+      'Clears the cookie. With an admin Bearer token, every board session that admin opened so far is revoked on the ' +
+      'server; a browser holding only the cookie closes its session with DELETE /admin/queues/session instead ' +
+      '(the cookie is scoped to /admin/queues, so it does not reach this path).',
+  })
   @ApiNoContentResponse()
-  close(@Res({ passthrough: true }) reply: FastifyReply): void {
+  async close(
+    @CurrentUser() user: AuthenticatedUser | undefined,
+    @Headers('cookie') cookies: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    const session = cookieValue(cookies, BOARD_COOKIE);
+    if (session) {
+      await this.sessions.revoke(session);
+    }
+    if (user?.role === 'admin') {
+      await this.sessions.revokeAllOf(user.id);
+    }
     void reply.header('set-cookie', this.sessions.clearedCookie());
   }
 }

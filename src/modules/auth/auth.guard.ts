@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ServiceUnavailableError } from '../../platform/http/domain-error';
+import { bearerToken } from '../../platform/http/bearer-token';
 import { enrichContext } from '../../platform/http/request-context';
 import { AuthenticatedRequest, AuthenticatedUser } from './auth.decorators';
 import { IS_PUBLIC, ROLES, UserRole } from '../../platform/http/access.decorators';
@@ -31,9 +32,7 @@ export function identifyCaller(
   if (known) {
     return { token: known.token, user: request.user };
   }
-  const header = request.headers.authorization;
-  const token =
-    typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  const token = bearerToken(request.headers.authorization);
   const user = token ? tokens.verifyAccessToken(token) : undefined;
   marked[IDENTIFIED] = { token };
   if (user) {

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { RedisClient } from '../../platform/redis/redis-connection';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
 import { servesHttp } from '../../config/roles';
@@ -29,7 +29,7 @@ export class UserStandingCache implements OnModuleInit, OnApplicationShutdown {
   private readonly entries = new Map<string, { at: number; standing: Promise<UserStanding | undefined> }>();
   private readonly instance = randomUUID();
   private readonly channel: string;
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private pinger?: NodeJS.Timeout;
   private lastHeardAt = 0;
 

@@ -1,10 +1,22 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
 import { InsufficientStockError, ReservationNotActiveError } from '../inventory/inventory.errors';
 import { InventoryService } from '../inventory/inventory.service';
+import { ReservationsService } from '../inventory/reservations.service';
 import { NotificationsService } from '../notifications/notifications.service';
+import { NewDomainEvent } from '../../platform/outbox/domain-events';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
 import { PaymentStatusReader } from './payment-status.reader';
-import { SagaStep, StepContext, StepFailure, StepResult } from './saga.types';
+import {
+  Compensation,
+  SagaDefinition,
+  SagaStep,
+  StepContext,
+  StepFailure,
+  StepOutcome,
+  StepResult,
+} from './saga.types';
 
 /**
  * The checkout saga: what happens to an order after it was accepted (DESIGN §3).
@@ -26,30 +38,42 @@ import { SagaStep, StepContext, StepFailure, StepResult } from './saga.types';
  * this table and checks it at start-up.
  */
 @Injectable()
-export class CheckoutSaga {
+export class CheckoutSaga implements SagaDefinition {
   readonly steps: SagaStep[];
+  /** SAGA_STALL_SECONDS in ms: a request (payment, refund) unanswered for longer is made again. */
+  private readonly stallMs: number;
 
   constructor(
     private readonly inventory: InventoryService,
+    private readonly reservations: ReservationsService,
     private readonly payments: PaymentStatusReader,
     private readonly notifications: NotificationsService,
     private readonly outbox: OutboxWriter,
+    @InjectConfig() config: AppConfig,
   ) {
+    this.stallMs = config.saga.stallSeconds * 1000;
     this.steps = [
-      { name: 'verifyStock', action: (ctx) => this.verifyStock(ctx) },
+      {
+        name: 'verifyStock',
+        action: (ctx) => this.verifyStock(ctx),
+        batchAction: (ctxs) => this.verifyStockMany(ctxs),
+      },
       {
         name: 'reserveInventory',
         action: (ctx) => this.reserveInventory(ctx),
+        batchAction: (ctxs) => this.reserveInventoryMany(ctxs),
         compensation: (ctx) => this.releaseReservation(ctx),
       },
       {
         name: 'chargePayment',
         action: (ctx) => this.chargePayment(ctx),
+        batchAction: (ctxs) => this.chargePaymentMany(ctxs),
         compensation: (ctx) => this.refundPayment(ctx),
       },
       {
         name: 'confirmReservation',
         action: (ctx) => this.confirmReservation(ctx),
+        batchAction: (ctxs) => this.confirmReservationMany(ctxs),
         compensation: (ctx) => this.restock(ctx),
       },
       { name: 'notifyCustomer', action: (ctx) => this.notifyCustomer(ctx), optional: true },
@@ -70,6 +94,41 @@ export class CheckoutSaga {
       );
     }
     return 'done';
+  }
+
+  private async verifyStockMany(ctxs: StepContext[]): Promise<StepOutcome[]> {
+    const shortages = await this.reservations.findShortagesMany(
+      ctxs[0].tx,
+      ctxs.map((ctx) => ({ orderId: ctx.order.id, lines: this.lines(ctx) })),
+    );
+    return ctxs.map((ctx) => {
+      const error = shortages.get(ctx.order.id);
+      return error ? new StepFailure('INSUFFICIENT_STOCK', 'CANCELLED', error.message) : 'done';
+    });
+  }
+
+  /** The whole batch in one statement; all or nothing per order, the first placed served first. */
+  private async reserveInventoryMany(ctxs: StepContext[]): Promise<StepOutcome[]> {
+    const results = await this.reservations.reserveMany(
+      ctxs[0].tx,
+      ctxs.map((ctx) => ({ orderId: ctx.order.id, lines: this.lines(ctx) })),
+      { actor: 'checkout-saga' },
+    );
+    return ctxs.map((ctx) => {
+      const result = results.get(ctx.order.id)!;
+      if ('error' in result) {
+        return new StepFailure('INSUFFICIENT_STOCK', 'CANCELLED', result.error.message);
+      }
+      if (result.reservations.some((r) => r.status !== 'ACTIVE')) {
+        return new StepFailure(
+          'RESERVATION_EXPIRED',
+          'CANCELLED',
+          'The reservation expired before the order was confirmed',
+        );
+      }
+      ctx.saga.data.reservationIds = result.reservations.map((r) => r.id);
+      return 'done';
+    });
   }
 
   private async reserveInventory(ctx: StepContext): Promise<StepResult> {
@@ -133,8 +192,45 @@ export class CheckoutSaga {
     return 'wait';
   }
 
-  private async requestCharge(ctx: StepContext): Promise<void> {
-    await this.outbox.append(ctx.tx, {
+  /** As `chargePayment`, with one status statement and one outbox statement for the whole batch. */
+  private async chargePaymentMany(ctxs: StepContext[]): Promise<StepOutcome[]> {
+    const outcomes = ctxs.map((ctx): StepOutcome | undefined => {
+      const { charge } = ctx.order;
+      if (charge?.status === 'SUCCEEDED') {
+        ctx.saga.data.paymentId = charge.id;
+        return 'done';
+      }
+      if (charge?.status === 'FAILED') {
+        return new StepFailure(
+          charge.failureCode ?? 'PAYMENT_DECLINED',
+          'PAYMENT_FAILED',
+          charge.failureMessage ?? undefined,
+        );
+      }
+      return undefined;
+    });
+    const waiting = ctxs.filter((_, i) => outcomes[i] === undefined);
+    const processing = waiting.filter((ctx) => ctx.order.status === 'PROCESSING');
+    if (processing.length > 0) {
+      await ctxs[0].transitionAll(processing, 'PAYMENT_PENDING', { reason: 'PAYMENT_REQUESTED' });
+    }
+    const due = waiting.filter(
+      (ctx) =>
+        (!ctx.order.charge || ctx.order.charge.status === 'PENDING') &&
+        this.isDue(ctx.saga.data.paymentRequestedAt, ctx),
+    );
+    if (due.length > 0) {
+      await this.outbox.appendMany(
+        ctxs[0].tx,
+        due.map((ctx) => this.chargeRequest(ctx)),
+      );
+      due.forEach((ctx) => (ctx.saga.data.paymentRequestedAt = ctx.now.toISOString()));
+    }
+    return outcomes.map((o) => o ?? 'wait');
+  }
+
+  private chargeRequest(ctx: StepContext): NewDomainEvent<'PaymentRequested'> {
+    return {
       type: 'PaymentRequested',
       aggregateType: 'order',
       aggregateId: ctx.order.id,
@@ -144,8 +240,12 @@ export class CheckoutSaga {
         currency: ctx.order.currency,
         method: ctx.order.paymentMethod,
       },
-    });
-    ctx.saga.data.paymentRequestedAt = new Date().toISOString();
+    };
+  }
+
+  private async requestCharge(ctx: StepContext): Promise<void> {
+    await this.outbox.append(ctx.tx, this.chargeRequest(ctx));
+    ctx.saga.data.paymentRequestedAt = ctx.now.toISOString();
   }
 
   /**
@@ -172,7 +272,7 @@ export class CheckoutSaga {
         aggregateId: ctx.order.id,
         payload: { orderId: ctx.order.id, reason: ctx.saga.data.compensation?.reason ?? 'COMPENSATION' },
       });
-      ctx.saga.data.refundRequestedAt = new Date().toISOString();
+      ctx.saga.data.refundRequestedAt = ctx.now.toISOString();
     }
     return 'wait';
   }
@@ -187,6 +287,18 @@ export class CheckoutSaga {
       }
       throw error;
     }
+  }
+
+  private async confirmReservationMany(ctxs: StepContext[]): Promise<StepOutcome[]> {
+    const refusals = await this.reservations.confirmMany(
+      ctxs[0].tx,
+      ctxs.map((ctx) => ctx.order.id),
+      { actor: 'checkout-saga' },
+    );
+    return ctxs.map((ctx) => {
+      const refusal = refusals.get(ctx.order.id);
+      return refusal ? new StepFailure('RESERVATION_EXPIRED', 'CANCELLED', refusal.message) : 'done';
+    });
   }
 
   private async restock(ctx: StepContext): Promise<StepResult> {
@@ -218,9 +330,25 @@ export class CheckoutSaga {
     return 'done';
   }
 
+  /** Tells the customer why the order ended (payment failed, or cancelled). */
+  async onCompensated(ctx: StepContext, compensation: Compensation): Promise<void> {
+    const { order } = ctx;
+    await this.notifications.request(ctx.tx, {
+      userId: order.userId,
+      orderId: order.id,
+      template: compensation.finalStatus === 'PAYMENT_FAILED' ? 'payment-failed' : 'order-cancelled',
+      data: {
+        orderNumber: orderNumberOf(order.id),
+        totalAmount: order.totalAmount,
+        currency: order.currency,
+        reason: compensation.reason,
+      },
+    });
+  }
+
   /** A request not answered within the stall window is made again (its job may have been lost). */
   private isDue(lastRequestedAt: string | undefined, ctx: StepContext): boolean {
-    return lastRequestedAt === undefined || Date.now() - Date.parse(lastRequestedAt) > ctx.stallMs;
+    return lastRequestedAt === undefined || ctx.now.getTime() - Date.parse(lastRequestedAt) > this.stallMs;
   }
 }
 

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { OutboxJobData, JobInfo } from '../../platform/queue/job-data';
+import { BatchHandOff } from '../../platform/queue/batch-hand-off';
+import { JobInfo, OutboxBatchJobData, OutboxJobData } from '../../platform/queue/job-data';
 import { JobHandler } from '../../platform/queue/job-handler.decorator';
 import { PermanentJobError, RetryLaterError } from '../../platform/queue/job-errors';
 import { JOBS, QUEUES } from '../../platform/queue/queue-names';
@@ -10,6 +11,7 @@ import { InjectConfig } from '../../config/config.module';
 import { NothingToRefundError, PaymentGatewayUnavailableError } from '../payments/payment.errors';
 import { PaymentsService } from '../payments/payments.service';
 import { SagaRepository } from './saga.repository';
+import { SagaOrder } from './saga.types';
 import { SagaRunner } from './saga.runner';
 
 type SagaTrigger = OutboxJobData<
@@ -32,12 +34,75 @@ export class CheckoutWorker {
     private readonly payments: PaymentsService,
     private readonly outbox: OutboxWriter,
     private readonly dataSource: DataSource,
+    private readonly batches: BatchHandOff,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   @JobHandler(QUEUES.orderProcessing, JOBS[QUEUES.orderProcessing].advanceSaga)
   async advanceSaga(data: SagaTrigger): Promise<void> {
     await this.runner.advance(data.payload.orderId, { fresh: data.eventType === 'OrderCreated' });
+  }
+
+  /** Several orders' sagas in one go; an order that fails even on its own becomes an advance-saga job. */
+  @JobHandler(QUEUES.orderProcessing, JOBS[QUEUES.orderProcessing].advanceSagaBatch)
+  async advanceSagaBatch(data: OutboxBatchJobData<SagaTrigger['eventType']>): Promise<void> {
+    const { events } = data;
+    const failures = await this.runner.advanceMany(
+      events.map((e) => e.payload.orderId),
+      { fresh: events.every((e) => e.eventType === 'OrderCreated') },
+    );
+    const failed = new Map(failures.map((f) => [f.orderId, f.error]));
+    await this.batches.handOff(
+      QUEUES.orderProcessing,
+      JOBS[QUEUES.orderProcessing].advanceSaga,
+      events.filter((e) => failed.has(e.payload.orderId)),
+      new Map(events.map((e) => [e.eventId, failed.get(e.payload.orderId)])),
+    );
+  }
+
+  /**
+   * Charges several orders, each once (its own idempotency key), at most PAYMENT_CONCURRENCY gateway
+   * calls at a time, then moves the answered ones on in one saga batch. An order whose charge or saga
+   * fails becomes a charge-payment job of its own (retries, circuit waits and dead letter as ever).
+   */
+  @JobHandler(QUEUES.paymentProcessing, JOBS[QUEUES.paymentProcessing].chargePaymentBatch)
+  async chargePaymentBatch(data: OutboxBatchJobData<'PaymentRequested'>): Promise<void> {
+    const { events } = data;
+    const orders = new Map(
+      (
+        await this.sagas.loadOrders(
+          this.dataSource.manager,
+          events.map((e) => e.payload.orderId),
+        )
+      ).map((o) => [o.id, o]),
+    );
+    const errors = new Map<string, unknown>();
+    const answered: string[] = [];
+    await eachLimited(events, this.config.queue.concurrency.paymentProcessing, async (event) => {
+      const order = orders.get(event.payload.orderId);
+      try {
+        if (!order) {
+          throw new PermanentJobError(`order ${event.payload.orderId} does not exist`, 'ORDER_NOT_FOUND');
+        }
+        if (await this.charge(order)) {
+          answered.push(order.id);
+        }
+      } catch (error) {
+        errors.set(event.eventId, error);
+      }
+    });
+    for (const failure of await this.runner.advanceMany(answered)) {
+      const event = events.find((e) => e.payload.orderId === failure.orderId);
+      if (event) {
+        errors.set(event.eventId, failure.error);
+      }
+    }
+    await this.batches.handOff(
+      QUEUES.paymentProcessing,
+      JOBS[QUEUES.paymentProcessing].chargePayment,
+      events.filter((e) => errors.has(e.eventId)),
+      errors,
+    );
   }
 
   /**
@@ -54,20 +119,26 @@ export class CheckoutWorker {
     if (!order) {
       throw new PermanentJobError(`order ${orderId} does not exist`, 'ORDER_NOT_FOUND');
     }
-    const { sagaStatus } = order;
+    const answered = await this.charge(order).catch((error: unknown) => {
+      throw this.laterIfCircuitOpen(error);
+    });
+    if (answered) {
+      await this.runner.advance(orderId);
+    }
+  }
+
+  /** Charges the order once; true when the charge has its answer (the saga can read it now). */
+  private async charge(order: SagaOrder): Promise<boolean> {
+    const { sagaStatus, id: orderId } = order;
     if (sagaStatus && SETTLED_SAGA.includes(sagaStatus) && !(await this.hasChargeInDoubt(orderId))) {
       // The order is being undone: charging now would only mean refunding later. A charge already
       // attempted without an answer is different: it is asked again to learn whether money was taken.
       this.logger.log({ orderId, sagaStatus }, 'charge skipped: the saga is compensating');
-      return;
+      return false;
     }
-    const payment = await this.payments.chargeOrder(order).catch((error: unknown) => {
-      throw this.laterIfCircuitOpen(error);
-    });
-    if (payment.status === 'PENDING') {
-      return; // bank transfer: the gateway's webhook will settle it and write PaymentProcessed
-    }
-    await this.runner.advance(orderId);
+    const payment = await this.payments.chargeOrder(order);
+    // PENDING: a bank transfer, which the gateway's webhook will settle (writing PaymentProcessed).
+    return payment.status !== 'PENDING';
   }
 
   /**
@@ -130,4 +201,19 @@ export class CheckoutWorker {
       }),
     );
   }
+}
+
+/** Runs `work` for every item, at most `limit` at a time. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      await work(items[next++]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
 }

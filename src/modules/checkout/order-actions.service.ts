@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ReadReplicas } from '../../platform/database/read-replicas';
 import { DataSource, EntityManager } from 'typeorm';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
 import { AuthenticatedUser } from '../auth/auth.decorators';
@@ -28,6 +29,7 @@ export interface SagaTimeline {
 export class OrderActionsService {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly replicas: ReadReplicas,
     private readonly runner: SagaRunner,
     private readonly sagas: SagaRepository,
     private readonly statuses: OrderStatusService,
@@ -115,7 +117,8 @@ export class OrderActionsService {
 
   async timeline(viewer: AuthenticatedUser, orderId: string): Promise<SagaTimeline> {
     await this.queries.assertVisible(viewer, orderId);
-    const saga = await this.sagas.find(this.dataSource.manager, orderId);
+    // The timeline tolerates staleness: a fresh replica answers when there is one.
+    const saga = await this.sagas.find((await this.replicas.reader()).manager, orderId);
     if (!saga) {
       return {
         orderId,

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { preparedQuery } from '../../platform/database/prepared';
-import { SagaData, SagaOrder, SagaRecord, SagaStatus, TimelineEntry } from './saga.types';
+import { FINISHED_SAGA_STATUSES } from './saga-status';
+import { SagaData, SagaOrder, SagaRecord, TimelineEntry } from './saga.types';
 
 const SAGA_COLUMNS = `id, order_id AS "orderId", status, current_step AS "currentStep", step_history AS history, data,
   failure_reason AS "failureReason", started_at AS "startedAt", updated_at AS "updatedAt"`;
@@ -9,41 +10,52 @@ const SAGA_COLUMNS = `id, order_id AS "orderId", status, current_step AS "curren
 /** Oldest timeline entries are dropped past this, so a saga that waits and resumes a lot stays small. */
 const MAX_HISTORY = 200;
 
-const FINISHED: SagaStatus[] = ['COMPLETED', 'COMPENSATED'];
-
 /** saga_state and the order as the saga sees it. Every method runs in the caller's transaction. */
 @Injectable()
 export class SagaRepository {
   /**
-   * The order's saga, created on first use, locked for this transaction: one advance at a time per
-   * order. One round trip in the usual case: `fresh` (the order was just placed) tries the insert first,
-   * which holds the new row's lock; otherwise the existing row is locked first.
+   * The orders' sagas, created on first use, locked for this transaction in order id order: one advance
+   * at a time per order. One round trip in the usual case: `fresh` (the orders were just placed) tries
+   * the insert first, which holds the new rows' locks; otherwise the existing rows are locked first.
    */
-  async lockOrCreate(tx: EntityManager, orderId: string, fresh = false): Promise<SagaRecord> {
+  async lockOrCreateMany(
+    tx: EntityManager,
+    orderIds: readonly string[],
+    fresh = false,
+  ): Promise<SagaRecord[]> {
+    const ids = [...new Set(orderIds)].sort();
+    const found = new Map<string, SagaRecord>();
+    const take = (rows: SagaRecord[]) => rows.forEach((r) => found.set(r.orderId, r));
     if (!fresh) {
-      const existing = await this.lock(tx, orderId);
-      if (existing) {
-        return existing;
+      take(await this.lock(tx, ids));
+    }
+    let missing = ids.filter((id) => !found.has(id));
+    if (missing.length > 0) {
+      const { rows } = await preparedQuery<SagaRecord>(
+        tx,
+        `INSERT INTO saga_state (order_id, data)
+         SELECT id, '{"completed": [], "attempts": {}}'::jsonb FROM unnest($1::uuid[]) AS ids(id) ORDER BY id
+         ON CONFLICT (order_id, saga_type) DO NOTHING
+         RETURNING ${SAGA_COLUMNS}`,
+        [missing],
+      );
+      take(rows);
+      // Not inserted: it existed, or another transaction created it meanwhile (the insert waited for it).
+      missing = ids.filter((id) => !found.has(id));
+      if (missing.length > 0) {
+        take(await this.lock(tx, missing));
       }
     }
-    const { rows } = await preparedQuery<SagaRecord>(
-      tx,
-      `INSERT INTO saga_state (order_id, data) VALUES ($1, '{"completed": [], "attempts": {}}'::jsonb)
-       ON CONFLICT (order_id, saga_type) DO NOTHING
-       RETURNING ${SAGA_COLUMNS}`,
-      [orderId],
-    );
-    // Nothing inserted: it existed, or another transaction created it meanwhile (the insert waited for it).
-    return rows[0] ?? (await this.lock(tx, orderId))!;
+    return ids.flatMap((id) => found.get(id) ?? []);
   }
 
-  private async lock(tx: EntityManager, orderId: string): Promise<SagaRecord | undefined> {
+  private async lock(tx: EntityManager, orderIds: string[]): Promise<SagaRecord[]> {
     const { rows } = await preparedQuery<SagaRecord>(
       tx,
-      `SELECT ${SAGA_COLUMNS} FROM saga_state WHERE order_id = $1 FOR UPDATE`,
-      [orderId],
+      `SELECT ${SAGA_COLUMNS} FROM saga_state WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE`,
+      [orderIds],
     );
-    return rows[0];
+    return rows;
   }
 
   async find(tx: EntityManager, orderId: string): Promise<SagaRecord | undefined> {
@@ -55,30 +67,39 @@ export class SagaRepository {
     return rows[0];
   }
 
-  async save(tx: EntityManager, saga: SagaRecord): Promise<void> {
-    const history: TimelineEntry[] = saga.history.slice(-MAX_HISTORY);
-    const data: SagaData = saga.data;
+  /** Writes the sagas' state in one statement. */
+  async saveMany(tx: EntityManager, sagas: readonly SagaRecord[]): Promise<void> {
+    if (sagas.length === 0) {
+      return;
+    }
     await preparedQuery(
       tx,
-      `UPDATE saga_state SET status = $2, current_step = $3, step_history = $4::jsonb, data = $5::jsonb,
-         failure_reason = $6, completed = $7, compensated = $8, attempts = attempts + 1, version = version + 1,
-         updated_at = now(), finished_at = CASE WHEN $9 THEN coalesce(finished_at, now()) ELSE NULL END
-       WHERE id = $1`,
+      `UPDATE saga_state s SET status = v.status, current_step = v.current_step, step_history = v.history,
+         data = v.data, failure_reason = v.failure_reason, completed = v.status = 'COMPLETED',
+         compensated = v.status = 'COMPENSATED', attempts = s.attempts + 1, version = s.version + 1,
+         updated_at = now(),
+         finished_at = CASE WHEN v.status = ANY($2::text[]) THEN coalesce(s.finished_at, now()) ELSE NULL END
+       FROM jsonb_to_recordset($1::jsonb)
+         AS v(id uuid, status text, current_step text, history jsonb, data jsonb, failure_reason text)
+       WHERE s.id = v.id`,
       [
-        saga.id,
-        saga.status,
-        saga.currentStep,
-        JSON.stringify(history),
-        JSON.stringify(data),
-        saga.failureReason,
-        saga.status === 'COMPLETED',
-        saga.status === 'COMPENSATED',
-        FINISHED.includes(saga.status),
+        JSON.stringify(
+          sagas.map((saga) => ({
+            id: saga.id,
+            status: saga.status,
+            current_step: saga.currentStep,
+            history: saga.history.slice(-MAX_HISTORY) satisfies TimelineEntry[],
+            data: saga.data satisfies SagaData,
+            failure_reason: saga.failureReason,
+          })),
+        ),
+        FINISHED_SAGA_STATUSES,
       ],
     );
   }
 
-  async loadOrder(tx: EntityManager, orderId: string): Promise<SagaOrder | undefined> {
+  /** The orders as the saga sees them (with their charge and saga status), in one statement. */
+  async loadOrders(tx: EntityManager, orderIds: readonly string[]): Promise<SagaOrder[]> {
     const { rows } = await preparedQuery<SagaOrder>(
       tx,
       `SELECT o.id, o.user_id AS "userId", o.status, o.total_amount::text AS "totalAmount", o.currency,
@@ -91,10 +112,29 @@ export class SagaRepository {
               (SELECT coalesce(jsonb_agg(jsonb_build_object('productId', i.product_id, 'sku', i.sku, 'name', i.product_name,
                   'unitPrice', i.unit_price::text, 'quantity', i.quantity, 'lineTotal', i.line_total::text) ORDER BY i.product_id), '[]'::jsonb)
                FROM order_items i WHERE i.order_id = o.id) AS items
-       FROM orders o WHERE o.id = $1`,
-      [orderId],
+       FROM unnest($1::uuid[]) AS ids(id)
+       CROSS JOIN LATERAL (SELECT * FROM orders WHERE orders.id = ids.id) o`,
+      [orderIds],
     );
-    return rows[0];
+    return rows;
+  }
+
+  async loadOrder(tx: EntityManager, orderId: string): Promise<SagaOrder | undefined> {
+    const [order] = await this.loadOrders(tx, [orderId]);
+    return order;
+  }
+
+  /** Of these compensated orders, those holding money: a charge that succeeded after the refunds were made. */
+  async findLateCharges(tx: EntityManager, orderIds: readonly string[]): Promise<Set<string>> {
+    const { rows } = await preparedQuery<{ order_id: string }>(
+      tx,
+      `SELECT order_id FROM payments WHERE order_id = ANY($1::uuid[])
+        GROUP BY order_id
+       HAVING coalesce(sum(CASE WHEN kind = 'CHARGE' THEN amount ELSE -amount END)
+                FILTER (WHERE status = 'SUCCEEDED' OR (kind = 'REFUND' AND status = 'PENDING')), 0) > 0`,
+      [orderIds],
+    );
+    return new Set(rows.map((r) => r.order_id));
   }
 
   /**

@@ -1,119 +1,130 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { AppConfig } from '../../config/config';
-import { InjectConfig } from '../../config/config.module';
+import { Clock } from '../../platform/clock';
 import { inSavepoint } from '../../platform/database/transaction';
 import { enrichContext } from '../../platform/http/request-context';
-import { BusinessMetrics } from '../../platform/metrics/business-metrics';
-import { NotificationsService } from '../notifications/notifications.service';
 import { IllegalTransitionError, OrderStatus } from '../orders/order-status';
-import { OrderStatusService, StatusChange } from '../orders/order-status.service';
-import { CheckoutSaga, orderNumberOf } from './checkout.saga';
+import { OrderStatusService, StatusChange, TransitionOptions } from '../orders/order-status.service';
+import { CheckoutSaga } from './checkout.saga';
+import { SagaAnnouncer } from './saga-announcer';
+import { SagaCrash, SagaFaultInjector } from './saga-faults';
+import { moveSaga } from './saga-status';
+import { beginCompensation, validateSteps } from './saga-table';
+import { SagaTimeline } from './saga-timeline';
 import { SagaRepository } from './saga.repository';
 import {
-  Compensation,
+  SagaDefinition,
   SagaOrder,
   SagaRecord,
   SagaStep,
   StepContext,
   StepFailure,
-  TimelineEntry,
+  StepOutcome,
 } from './saga.types';
 
 /** The statuses from which a customer or an admin may still cancel: before shipping. */
 export const CANCELLABLE: readonly OrderStatus[] = ['PENDING', 'PROCESSING', 'PAYMENT_PENDING', 'CONFIRMED'];
 
-export class SagaDefinitionError extends Error {}
+export { SagaDefinitionError, validateSteps } from './saga-table';
 
-/** Refuses a saga table that cannot run: duplicate names, or an optional step with a compensation. */
-export function validateSteps(steps: SagaStep[], crashAt?: AppConfig['saga']['crashAt']): void {
-  const names = steps.map((s) => s.name);
-  const duplicates = names.filter((n, i) => names.indexOf(n) !== i);
-  if (duplicates.length > 0) {
-    throw new SagaDefinitionError(`saga steps must have unique names: ${duplicates.join(', ')}`);
-  }
-  for (const step of steps) {
-    if (step.optional && step.compensation) {
-      throw new SagaDefinitionError(`step ${step.name} is optional and so must have nothing to compensate`);
-    }
-  }
-  if (crashAt && !names.includes(crashAt.step.replace(/^compensate:/, ''))) {
-    throw new SagaDefinitionError(`CRASH_AT names no saga step: ${crashAt.step}`);
-  }
+export interface AdvanceOptions {
+  /** The orders were just placed, their sagas most likely not started: saves a round trip. */
+  fresh?: boolean;
+}
+
+/** An order of a batch that could not be advanced, even on its own, and why. */
+export interface AdvanceFailure {
+  orderId: string;
+  error: unknown;
 }
 
 /**
- * Runs the checkout saga of one order: as many steps as it can in one transaction, until a step waits
- * for an event (payment, refund), fails (compensations run, in reverse), or the order is confirmed.
- * The saga row is locked for the transaction, so concurrent deliveries for one order take turns; the
- * persisted state (saga_state) commits together with the effects of the steps it records.
+ * Runs the saga's step table for a batch of orders in one transaction: every step runs once for all
+ * the orders it is due for (set-based where the step has a batch action), until each order waits for
+ * an event (payment, refund), fails (its compensations run, in reverse), or is confirmed. The saga
+ * rows are locked for the transaction, so concurrent deliveries for one order take turns; the saga
+ * state commits together with the effects of the steps it records. One order is a batch of one.
  */
 @Injectable()
 export class SagaRunner implements OnModuleInit {
   private readonly logger = new Logger(SagaRunner.name);
-  private readonly stallMs: number;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly saga: CheckoutSaga,
     private readonly sagas: SagaRepository,
     private readonly statuses: OrderStatusService,
-    private readonly notifications: NotificationsService,
-    private readonly metrics: BusinessMetrics,
-    @InjectConfig() private readonly config: AppConfig,
-  ) {
-    this.stallMs = config.saga.stallSeconds * 1000;
+    private readonly timeline: SagaTimeline,
+    private readonly faults: SagaFaultInjector,
+    private readonly announcer: SagaAnnouncer,
+    private readonly clock: Clock,
+  ) {}
+
+  private get definition(): SagaDefinition {
+    return this.saga;
   }
 
   onModuleInit(): void {
-    validateSteps(this.saga.steps, this.config.saga.crashAt);
+    validateSteps(this.definition.steps, this.faults.crashAt);
+  }
+
+  /** Moves one order's saga as far as it can go now. Safe to call any number of times, from anywhere. */
+  async advance(orderId: string, options: AdvanceOptions = {}): Promise<SagaRecord | undefined> {
+    const [saga] = await this.run([orderId], options);
+    return saga;
   }
 
   /**
-   * Moves the order's saga as far as it can go now. Safe to call any number of times, from anywhere;
-   * `fresh` (the order was just placed, its saga most likely not started) saves a round trip.
+   * Moves a batch of sagas as far as they can go, in one transaction. When that fails unexpectedly,
+   * each order is advanced on its own, so one poison order holds up nobody else; the orders that fail
+   * on their own too come back, for the caller to retry (and dead-letter) one by one.
    */
-  async advance(orderId: string, options: { fresh?: boolean } = {}): Promise<SagaRecord | undefined> {
-    const changes: StatusChange[] = [];
-    let crashAfterCommit = false;
-    const result = await this.dataSource.transaction(async (tx) => {
-      const saga = await this.sagas.lockOrCreate(tx, orderId, options.fresh);
-      const order = await this.sagas.loadOrder(tx, orderId);
-      if (!order) {
-        return undefined;
-      }
-      const ctx = this.contextFor(tx, order, saga, changes);
-      this.reopenForLateCharge(saga, await this.hasLateCharge(ctx));
-      if (saga.status === 'NEEDS_ATTENTION') {
-        saga.status = 'COMPENSATING';
-      }
-      if (saga.status === 'RUNNING' || saga.status === 'WAITING') {
-        crashAfterCommit = await this.runForward(ctx);
-      }
-      if (saga.status === 'COMPENSATING' && !crashAfterCommit) {
-        crashAfterCommit = await this.runCompensations(ctx);
-      }
-      await this.sagas.save(tx, saga);
-      return { saga, order };
-    });
-    await this.afterCommit(changes, result?.order);
-    if (crashAfterCommit) {
-      this.crash();
+  async advanceMany(orderIds: readonly string[], options: AdvanceOptions = {}): Promise<AdvanceFailure[]> {
+    // Kept in the order given (the order they were placed in) for the one-by-one fallback.
+    const ids = [...new Set(orderIds)];
+    if (ids.length === 0) {
+      return [];
     }
-    return result?.saga;
+    try {
+      await this.run(ids, options);
+      return [];
+    } catch (error) {
+      if (error instanceof SagaCrash) {
+        throw error;
+      }
+      if (ids.length === 1) {
+        return [{ orderId: ids[0], error }];
+      }
+      this.logger.warn(
+        { orders: ids.length, err: (error as Error).message },
+        'saga batch failed; advancing its orders one by one',
+      );
+    }
+    const failures: AdvanceFailure[] = [];
+    for (const orderId of ids) {
+      try {
+        await this.run([orderId], options);
+      } catch (error) {
+        if (error instanceof SagaCrash) {
+          throw error;
+        }
+        failures.push({ orderId, error });
+      }
+    }
+    return failures;
   }
 
   /**
    * Starts undoing the order (cancellation, timeout) inside the caller's transaction; the next
-   * `advance` runs the compensations. Returns false when the order cannot be cancelled any more.
+   * `advance` runs the compensations. Refused when the order cannot be cancelled any more.
    */
   async requestCompensation(
     tx: EntityManager,
     orderId: string,
     reason: string,
   ): Promise<'started' | 'already' | 'refused'> {
-    const saga = await this.sagas.lockOrCreate(tx, orderId);
-    const order = await this.sagas.loadOrder(tx, orderId);
+    const [saga] = await this.sagas.lockOrCreateMany(tx, [orderId]);
+    const [order] = await this.sagas.loadOrders(tx, [orderId]);
     if (!order || !CANCELLABLE.includes(order.status)) {
       return 'refused';
     }
@@ -124,316 +135,330 @@ export class SagaRunner implements OnModuleInit {
     ) {
       return saga.data.compensation?.finalStatus === 'CANCELLED' ? 'already' : 'refused';
     }
-    this.beginCompensation(saga, { reason, finalStatus: 'CANCELLED', detail: undefined });
-    await this.sagas.save(tx, saga);
+    prepare(saga);
+    beginCompensation(this.definition.steps, saga, { reason, finalStatus: 'CANCELLED', detail: undefined });
+    await this.sagas.saveMany(tx, [saga]);
     return 'started';
   }
 
   /** Parks a saga whose compensation keeps failing: visible to admins, resumed by a dead-letter replay. */
   async markNeedsAttention(orderId: string, detail: string): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
-      const saga = await this.sagas.lockOrCreate(tx, orderId);
-      saga.status = 'NEEDS_ATTENTION';
-      saga.history.push({
+      const [saga] = await this.sagas.lockOrCreateMany(tx, [orderId]);
+      moveSaga(saga, 'NEEDS_ATTENTION');
+      this.timeline.note(saga, {
         step: saga.currentStep ?? 'compensation',
         phase: 'compensation',
         outcome: 'failed',
         attempt: 0,
-        startedAt: new Date().toISOString(),
-        durationMs: 0,
         detail,
       });
-      await this.sagas.save(tx, saga);
+      await this.sagas.saveMany(tx, [saga]);
     });
     this.logger.error({ orderId, detail }, 'saga needs attention: a compensation keeps failing');
   }
 
-  private async runForward(ctx: StepContext): Promise<boolean> {
-    const { saga, order } = ctx;
-    if (order.status === 'PENDING') {
-      await ctx.transition('PROCESSING', { reason: 'SAGA_STARTED' });
+  private async run(orderIds: string[], options: AdvanceOptions): Promise<(SagaRecord | undefined)[]> {
+    const changes: StatusChange[] = [];
+    let crashAfterCommit = false;
+    const ctxs = await this.dataSource.transaction(async (tx) => {
+      const sagas = await this.sagas.lockOrCreateMany(tx, orderIds, options.fresh);
+      const orders = new Map((await this.sagas.loadOrders(tx, orderIds)).map((o) => [o.id, o]));
+      const now = this.clock.now();
+      // Locked in id order (no deadlocks between batches), run in the order they were placed (the
+      // older order gets the last units).
+      const batch = sagas
+        .flatMap((saga) => {
+          const order = orders.get(saga.orderId);
+          return order ? [this.contextFor(tx, order, prepare(saga), now, changes)] : [];
+        })
+        .sort(byPlacement);
+      await this.reopenForLateCharges(tx, batch);
+      for (const ctx of batch.filter((c) => c.saga.status === 'NEEDS_ATTENTION')) {
+        moveSaga(ctx.saga, 'COMPENSATING');
+      }
+      crashAfterCommit = await this.runForward(
+        batch.filter((c) => c.saga.status === 'RUNNING' || c.saga.status === 'WAITING'),
+      );
+      if (!crashAfterCommit) {
+        crashAfterCommit = await this.runCompensations(batch.filter((c) => c.saga.status === 'COMPENSATING'));
+      }
+      await this.sagas.saveMany(
+        tx,
+        batch.map((c) => c.saga),
+      );
+      return batch;
+    });
+    await this.announcer.announce(
+      changes,
+      ctxs.map((c) => c.order),
+    );
+    if (crashAfterCommit) {
+      this.faults.crash();
     }
-    saga.status = 'RUNNING';
-    for (const step of this.saga.steps) {
-      if (saga.data.completed.includes(step.name)) {
+    return orderIds.map((id) => ctxs.find((c) => c.order.id === id)?.saga);
+  }
+
+  /** Returns true when a CRASH_AT `after` point was reached: the caller commits, then dies. */
+  private async runForward(ctxs: StepContext[]): Promise<boolean> {
+    if (ctxs.length === 0) {
+      return false;
+    }
+    const starting = ctxs.filter((c) => c.order.status === 'PENDING');
+    if (starting.length > 0) {
+      await ctxs[0].transitionAll(starting, 'PROCESSING', { reason: 'SAGA_STARTED' });
+    }
+    ctxs.forEach((c) => moveSaga(c.saga, 'RUNNING'));
+    let moving = ctxs;
+    for (const step of this.definition.steps) {
+      const due = moving.filter((c) => !c.saga.data.completed.includes(step.name));
+      if (due.length === 0) {
         continue;
       }
-      saga.currentStep = step.name;
+      due.forEach((c) => (c.saga.currentStep = step.name));
       enrichContext({ step: step.name });
-      this.crashIfAt(step.name, 'before');
-      const attempt = (saga.data.attempts[step.name] = (saga.data.attempts[step.name] ?? 0) + 1);
-      const startedAt = new Date().toISOString();
-      const started = performance.now();
-      try {
-        const result = await (step.optional ? inSavepoint(ctx.tx, () => step.action(ctx)) : step.action(ctx));
-        if (result === 'wait') {
-          this.recordWaiting(saga, {
-            step: step.name,
-            phase: 'action',
-            attempt,
-            startedAt,
-            durationMs: performance.now() - started,
-          });
-          saga.status = 'WAITING';
-          return false;
-        }
-        this.record(saga, {
-          step: step.name,
-          phase: 'action',
-          outcome: 'completed',
-          attempt,
-          startedAt,
-          durationMs: performance.now() - started,
-        });
-        saga.data.completed.push(step.name);
-        if (this.isCrashPoint(step.name, 'after')) {
-          return true;
-        }
-      } catch (error) {
-        if (error instanceof StepFailure) {
-          this.record(saga, {
-            step: step.name,
-            phase: 'action',
-            outcome: 'failed',
-            attempt,
-            startedAt,
-            durationMs: performance.now() - started,
-            detail: `${error.code}: ${error.message}`,
-          });
-          this.beginCompensation(
-            saga,
-            { reason: error.code, finalStatus: error.finalStatus, detail: error.message },
-            step,
+      this.faults.crashBefore(step.name);
+      const runs = due.map((c) => this.timeline.begin(c.saga, step.name, 'action'));
+      const outcomes = await this.runStep(step, due);
+      const stopped = new Set<StepContext>();
+      due.forEach((ctx, i) => {
+        const outcome = outcomes[i];
+        if (outcome === 'done') {
+          this.timeline.end(ctx.saga, runs[i], 'completed');
+          ctx.saga.data.completed.push(step.name);
+        } else if (outcome === 'wait') {
+          this.timeline.end(ctx.saga, runs[i], 'waiting');
+          moveSaga(ctx.saga, 'WAITING');
+          stopped.add(ctx);
+        } else if (outcome instanceof StepFailure) {
+          this.timeline.end(ctx.saga, runs[i], 'failed', `${outcome.code}: ${outcome.message}`);
+          beginCompensation(
+            this.definition.steps,
+            ctx.saga,
+            { reason: outcome.code, finalStatus: outcome.finalStatus, detail: outcome.message },
+            step.name,
           );
-          return false;
-        }
-        if (step.optional) {
+          stopped.add(ctx);
+        } else {
+          // Only an optional step answers with an error: recorded, and the order goes on.
           this.logger.warn(
-            { orderId: order.id, step: step.name, err: (error as Error).message },
+            { orderId: ctx.order.id, step: step.name, err: outcome.message },
             'optional saga step failed; the order goes on',
           );
-          this.record(saga, {
-            step: step.name,
-            phase: 'action',
-            outcome: 'failed',
-            attempt,
-            startedAt,
-            durationMs: performance.now() - started,
-            detail: (error as Error).message,
-          });
-          saga.data.completed.push(step.name);
-          continue;
+          this.timeline.end(ctx.saga, runs[i], 'failed', outcome.message);
+          ctx.saga.data.completed.push(step.name);
         }
-        throw error;
+      });
+      moving = moving.filter((c) => !stopped.has(c));
+      if (this.faults.crashesAfter(step.name) && due.some((c) => c.saga.data.completed.includes(step.name))) {
+        return true;
       }
     }
-    await ctx.transition('CONFIRMED', { reason: 'SAGA_COMPLETED' });
-    saga.status = 'COMPLETED';
-    saga.currentStep = null;
+    if (moving.length > 0) {
+      await moving[0].transitionAll(moving, 'CONFIRMED', { reason: 'SAGA_COMPLETED' });
+    }
+    for (const ctx of moving) {
+      moveSaga(ctx.saga, 'COMPLETED');
+      ctx.saga.currentStep = null;
+    }
     return false;
   }
 
-  private async runCompensations(ctx: StepContext): Promise<boolean> {
+  /**
+   * One outcome per context. Set-based when the step can be; an optional step runs order by order, each
+   * in a savepoint, so that its failure undoes only its own writes.
+   */
+  private async runStep(step: SagaStep, ctxs: StepContext[]): Promise<(StepOutcome | Error)[]> {
+    if (step.optional) {
+      // The whole batch in one savepoint; only if something fails, order by order, each in its own.
+      if (ctxs.length > 1) {
+        const together = await inSavepoint(ctxs[0].tx, () =>
+          eachInTurn(ctxs, (ctx) => step.action(ctx)),
+        ).catch(() => undefined);
+        if (together) {
+          return together;
+        }
+      }
+      const outcomes: (StepOutcome | Error)[] = [];
+      for (const ctx of ctxs) {
+        outcomes.push(
+          await inSavepoint(ctx.tx, () => step.action(ctx)).catch((error: unknown) => asError(error)),
+        );
+      }
+      return outcomes;
+    }
+    if (step.batchAction && ctxs.length > 1) {
+      const outcomes = await step.batchAction(ctxs);
+      if (outcomes.length !== ctxs.length) {
+        throw new Error(`step ${step.name} answered ${outcomes.length} outcomes for ${ctxs.length} orders`);
+      }
+      return outcomes;
+    }
+    const outcomes: StepOutcome[] = [];
+    for (const ctx of ctxs) {
+      outcomes.push(
+        await step.action(ctx).catch((error: unknown) => {
+          if (error instanceof StepFailure) {
+            return error;
+          }
+          throw error;
+        }),
+      );
+    }
+    return outcomes;
+  }
+
+  /** Compensates each saga in reverse order of its completed steps; true when a CRASH_AT `after` point was reached. */
+  private async runCompensations(ctxs: StepContext[]): Promise<boolean> {
+    let active = ctxs;
+    while (active.length > 0) {
+      for (const ctx of active.filter((c) => c.saga.data.compensation!.pending.length === 0)) {
+        await this.settleCompensated(ctx);
+      }
+      active = active.filter((c) => c.saga.data.compensation!.pending.length > 0);
+      if (active.length === 0) {
+        break;
+      }
+      const name = active[0].saga.data.compensation!.pending[0];
+      const group = active.filter((c) => c.saga.data.compensation!.pending[0] === name);
+      const step = this.definition.steps.find((s) => s.name === name);
+      enrichContext({ step: `compensate:${name}` });
+      const waiting = new Set<StepContext>();
+      if (step?.compensation) {
+        this.faults.crashBefore(`compensate:${name}`);
+        for (const ctx of group) {
+          ctx.saga.currentStep = name;
+          const run = this.timeline.begin(ctx.saga, name, 'compensation');
+          if ((await step.compensation(ctx)) === 'wait') {
+            this.timeline.end(ctx.saga, run, 'waiting');
+            waiting.add(ctx);
+          } else {
+            this.timeline.end(ctx.saga, run, 'completed');
+          }
+        }
+      }
+      group.filter((c) => !waiting.has(c)).forEach((c) => c.saga.data.compensation!.pending.shift());
+      if (this.faults.crashesAfter(`compensate:${name}`) && group.length > waiting.size) {
+        return true;
+      }
+      active = active.filter((c) => !waiting.has(c));
+    }
+    return false;
+  }
+
+  private async settleCompensated(ctx: StepContext): Promise<void> {
     const { saga } = ctx;
     const compensation = saga.data.compensation!;
-    while (compensation.pending.length > 0) {
-      const name = compensation.pending[0];
-      const step = this.saga.steps.find((s) => s.name === name);
-      saga.currentStep = name;
-      enrichContext({ step: `compensate:${name}` });
-      if (step?.compensation) {
-        this.crashIfAt(`compensate:${name}`, 'before');
-        const attempt = (saga.data.attempts[`compensate:${name}`] =
-          (saga.data.attempts[`compensate:${name}`] ?? 0) + 1);
-        const startedAt = new Date().toISOString();
-        const started = performance.now();
-        const result = await step.compensation(ctx);
-        if (result === 'wait') {
-          this.recordWaiting(saga, {
-            step: name,
-            phase: 'compensation',
-            attempt,
-            startedAt,
-            durationMs: performance.now() - started,
-          });
-          return false;
-        }
-        this.record(saga, {
-          step: name,
-          phase: 'compensation',
-          outcome: 'completed',
-          attempt,
-          startedAt,
-          durationMs: performance.now() - started,
-        });
-        this.metrics.sagaCompensations.inc({ step: name });
-        if (this.isCrashPoint(`compensate:${name}`, 'after')) {
-          compensation.pending.shift();
-          return true;
-        }
-      }
-      compensation.pending.shift();
-    }
-    await this.settleCompensated(ctx, compensation);
-    return false;
-  }
-
-  private async settleCompensated(ctx: StepContext, compensation: Compensation): Promise<void> {
-    const { saga, order } = ctx;
     const change = await ctx.transition(compensation.finalStatus, {
       failureReason: compensation.reason,
       failureDetail: compensation.detail,
     });
-    if (change.changed) {
-      await inSavepoint(ctx.tx, () =>
-        this.notifications.request(ctx.tx, {
-          userId: order.userId,
-          orderId: order.id,
-          template: compensation.finalStatus === 'PAYMENT_FAILED' ? 'payment-failed' : 'order-cancelled',
-          data: {
-            orderNumber: orderNumberOf(order.id),
-            totalAmount: order.totalAmount,
-            currency: order.currency,
-            reason: compensation.reason,
-          },
-        }),
-      ).catch((error: unknown) =>
-        this.logger.warn(
-          { orderId: order.id, err: (error as Error).message },
-          'could not request the failure notification',
-        ),
+    if (change.changed && this.definition.onCompensated) {
+      await inSavepoint(ctx.tx, () => this.definition.onCompensated!(ctx, compensation)).catch(
+        (error: unknown) =>
+          this.logger.warn(
+            { orderId: ctx.order.id, err: asError(error).message },
+            'could not request the failure notification',
+          ),
       );
     }
-    saga.status = 'COMPENSATED';
+    moveSaga(saga, 'COMPENSATED');
     saga.currentStep = null;
     saga.failureReason = compensation.reason;
   }
 
-  private beginCompensation(
-    saga: SagaRecord,
-    failure: Omit<Compensation, 'pending'>,
-    failedStep?: SagaStep,
-  ): void {
-    // The step that was waiting (a charge in flight) is undone too: its effect may still arrive.
-    const waiting =
-      saga.status === 'WAITING' && saga.currentStep && !saga.data.completed.includes(saga.currentStep)
-        ? [saga.currentStep]
-        : [];
-    const candidates = [...saga.data.completed, ...waiting].filter((name) => name !== failedStep?.name);
-    const pending = [...new Set(candidates)]
-      .reverse()
-      .filter((name) => this.saga.steps.find((s) => s.name === name)?.compensation);
-    saga.data.compensation = { ...failure, pending };
-    saga.status = 'COMPENSATING';
-    saga.failureReason = failure.reason;
-  }
-
   /** A charge that succeeded after the saga had already been compensated is refunded, never kept. */
-  private reopenForLateCharge(saga: SagaRecord, lateCharge: boolean): void {
-    if (saga.status === 'COMPENSATED' && lateCharge && saga.data.compensation) {
-      saga.data.compensation.pending = ['chargePayment'];
-      saga.status = 'COMPENSATING';
+  private async reopenForLateCharges(tx: EntityManager, ctxs: StepContext[]): Promise<void> {
+    const compensated = ctxs.filter((c) => c.saga.status === 'COMPENSATED' && c.saga.data.compensation);
+    if (compensated.length === 0) {
+      return;
     }
-  }
-
-  private async hasLateCharge(ctx: StepContext): Promise<boolean> {
-    if (ctx.saga.status !== 'COMPENSATED') {
-      return false;
-    }
-    const [row] = await ctx.tx.query<{ late: boolean }[]>(
-      `SELECT coalesce(sum(CASE WHEN kind = 'CHARGE' THEN amount ELSE -amount END)
-                FILTER (WHERE status = 'SUCCEEDED' OR (kind = 'REFUND' AND status = 'PENDING')), 0) > 0 AS late
-       FROM payments WHERE order_id = $1`,
-      [ctx.order.id],
+    const late = await this.sagas.findLateCharges(
+      tx,
+      compensated.map((c) => c.order.id),
     );
-    return row?.late ?? false;
+    for (const ctx of compensated.filter((c) => late.has(c.order.id))) {
+      ctx.saga.data.compensation!.pending = ['chargePayment'];
+      moveSaga(ctx.saga, 'COMPENSATING');
+    }
   }
 
   private contextFor(
     tx: EntityManager,
     order: SagaOrder,
     saga: SagaRecord,
+    now: Date,
     changes: StatusChange[],
   ): StepContext {
-    saga.data.completed ??= [];
-    saga.data.attempts ??= {};
-    return {
+    const ctx: StepContext = {
       tx,
       order,
       saga,
-      stallMs: this.stallMs,
+      now,
       transition: async (to, options) => {
-        try {
-          const change = await this.statuses.transition(tx, order.id, to, options);
-          if (change.changed) {
-            order.status = to;
-            changes.push(change);
-          }
-          return change;
-        } catch (error) {
-          if (error instanceof IllegalTransitionError) {
-            this.logger.warn(
-              { orderId: order.id, from: error.from, to },
-              'saga refused an illegal order transition',
-            );
-          }
-          throw error;
-        }
+        const [change] = await this.transitionAll(tx, [ctx], to, options, changes);
+        return change;
+      },
+      transitionAll: async (ctxs, to, options) => {
+        await this.transitionAll(tx, ctxs, to, options, changes);
       },
     };
+    return ctx;
   }
 
-  private async afterCommit(changes: StatusChange[], order: SagaOrder | undefined): Promise<void> {
-    for (const change of changes) {
-      await this.statuses.publish(change);
-      if (order && ['CONFIRMED', 'CANCELLED', 'PAYMENT_FAILED'].includes(change.to)) {
-        this.metrics.ordersFinished.inc({ status: change.to });
-        this.metrics.orderDuration.observe(
-          { status: change.to },
-          (change.at.getTime() - new Date(order.createdAt).getTime()) / 1000,
+  private async transitionAll(
+    tx: EntityManager,
+    ctxs: StepContext[],
+    to: OrderStatus,
+    options: TransitionOptions | undefined,
+    changes: StatusChange[],
+  ): Promise<StatusChange[]> {
+    try {
+      const result = await this.statuses.transitionMany(
+        tx,
+        ctxs.map((c) => c.order.id),
+        to,
+        options,
+      );
+      result.forEach((change, i) => {
+        if (change.changed) {
+          ctxs[i].order.status = to;
+          changes.push(change);
+        }
+      });
+      return result;
+    } catch (error) {
+      if (error instanceof IllegalTransitionError) {
+        this.logger.warn(
+          { orders: ctxs.length, from: error.from, to },
+          'saga refused an illegal order transition',
         );
       }
+      throw error;
     }
   }
+}
 
-  private record(saga: SagaRecord, entry: TimelineEntry): void {
-    entry.durationMs = Math.round(entry.durationMs * 100) / 100;
-    saga.history.push(entry);
-    this.logger.debug(
-      { phase: entry.phase, outcome: entry.outcome, attempt: entry.attempt, durationMs: entry.durationMs },
-      `saga step ${entry.outcome}`,
-    );
-    this.metrics.sagaStepDuration.observe(
-      { step: entry.phase === 'action' ? entry.step : `compensate:${entry.step}`, outcome: entry.outcome },
-      entry.durationMs / 1000,
-    );
-  }
+function byPlacement(a: StepContext, b: StepContext): number {
+  const at = new Date(a.order.createdAt).getTime() - new Date(b.order.createdAt).getTime();
+  return at !== 0 ? at : a.order.id < b.order.id ? -1 : 1;
+}
 
-  /** One "waiting" entry per wait, not one per resume that finds the answer not there yet. */
-  private recordWaiting(saga: SagaRecord, entry: Omit<TimelineEntry, 'outcome'>): void {
-    const last = saga.history.at(-1);
-    if (last && last.step === entry.step && last.phase === entry.phase && last.outcome === 'waiting') {
-      last.attempt = entry.attempt;
-      return;
-    }
-    this.record(saga, { ...entry, outcome: 'waiting' });
-  }
+/** Fills what an older saga row may lack. */
+function prepare(saga: SagaRecord): SagaRecord {
+  saga.data.completed ??= [];
+  saga.data.attempts ??= {};
+  return saga;
+}
 
-  private isCrashPoint(step: string, when: 'before' | 'after'): boolean {
-    const crashAt = this.config.saga.crashAt;
-    return crashAt !== undefined && crashAt.step === step && crashAt.when === when;
+async function eachInTurn<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (const item of items) {
+    results.push(await work(item));
   }
+  return results;
+}
 
-  private crashIfAt(step: string, when: 'before' | 'after'): void {
-    if (this.isCrashPoint(step, when)) {
-      this.crash();
-    }
-  }
-
-  /** Fault injection (CRASH_AT, never in production): die like a killed process, no clean-up. */
-  private crash(): never {
-    this.logger.warn({ crashAt: this.config.saga.crashAt }, 'CRASH_AT reached: killing the process');
-    process.kill(process.pid, 'SIGKILL');
-    throw new Error('unreachable');
-  }
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -5,8 +5,9 @@ import { OrderStatus } from '../orders/order-status';
 import { StatusChange, TransitionOptions } from '../orders/order-status.service';
 import type { ChargeView } from './payment-status.reader';
 
-export type SagaStatus =
-  'RUNNING' | 'WAITING' | 'COMPENSATING' | 'COMPLETED' | 'COMPENSATED' | 'NEEDS_ATTENTION';
+import type { SagaStatus } from './saga-status';
+
+export type { SagaStatus };
 
 /** What a step (or a compensation) says when it returns. */
 export type StepResult = 'done' | 'wait';
@@ -75,19 +76,36 @@ export interface StepContext {
   tx: EntityManager;
   order: SagaOrder;
   saga: SagaRecord;
-  /** SAGA_STALL_SECONDS in ms: a request (payment, refund) unanswered for longer is made again. */
-  stallMs: number;
+  /** The injected clock's time when this advance began. */
+  now: Date;
   transition(to: OrderStatus, options?: TransitionOptions): Promise<StatusChange>;
+  /** Moves several orders of the same batch in one statement (this context's order need not be among them). */
+  transitionAll(ctxs: StepContext[], to: OrderStatus, options?: TransitionOptions): Promise<void>;
 }
+
+/** What a step answers for one order: done, waiting for an event, or a business failure to compensate. */
+export type StepOutcome = StepResult | StepFailure;
 
 export interface SagaStep {
   name: string;
   /** Runs inside the saga's transaction; idempotent. `wait`: an event (payment, refund) resumes the saga. */
   action(ctx: StepContext): Promise<StepResult>;
+  /**
+   * The same for a batch of orders, set-based (one statement for all): one outcome per context, in the
+   * same order. An unexpected error fails the whole batch, whose orders are then advanced one by one.
+   */
+  batchAction?: (ctxs: StepContext[]) => Promise<StepOutcome[]>;
   /** Undoes the action; idempotent. Absent for steps with nothing to undo. */
   compensation?: (ctx: StepContext) => Promise<StepResult>;
   /** A failure here is recorded and the saga goes on (a notification never fails an order). */
   optional?: boolean;
+}
+
+/** The table the runner executes, and what it does once an order is undone. */
+export interface SagaDefinition {
+  readonly steps: SagaStep[];
+  /** After the order reached its compensated status (tells the customer); a failure here is only logged. */
+  onCompensated?(ctx: StepContext, compensation: Compensation): Promise<void>;
 }
 
 /** A step's business failure: the saga compensates and the order ends in `finalStatus` with `code` as its reason. */

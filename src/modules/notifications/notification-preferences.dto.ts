@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsPhoneNumber, ValidateIf, ValidateNested } from 'class-validator';
+import { IsOmittable } from '../../platform/http/validation';
 import { Language, LANGUAGES } from './notification-templates';
 
 export class NotificationChannelsDto {
@@ -30,13 +31,26 @@ export class NotificationPreferencesDto {
   phone!: string | null;
 }
 
-/** A partial update: fields left out keep their value; `phone: null` removes the number. */
+/** Either channel may be left out (it keeps its value), but neither may be null. */
+export class UpdateNotificationChannelsDto {
+  @ApiPropertyOptional({ example: true })
+  @IsOmittable()
+  @IsBoolean()
+  email?: boolean;
+
+  @ApiPropertyOptional({ example: false })
+  @IsOmittable()
+  @IsBoolean()
+  sms?: boolean;
+}
+
+/** A partial update, down to each channel: fields left out keep their value; `phone: null` removes the number. */
 export class UpdateNotificationPreferencesDto {
-  @ApiPropertyOptional({ type: NotificationChannelsDto })
+  @ApiPropertyOptional({ type: UpdateNotificationChannelsDto })
   @IsOptional()
   @ValidateNested()
-  @Type(() => NotificationChannelsDto)
-  channels?: NotificationChannelsDto;
+  @Type(() => UpdateNotificationChannelsDto)
+  channels?: UpdateNotificationChannelsDto;
 
   @ApiPropertyOptional({ enum: LANGUAGES })
   @IsOptional()

@@ -157,6 +157,85 @@ export class OrderStatusService {
     }
   }
 
+  /**
+   * `transition` for several orders in one statement (the saga's batches): the rows are locked in id
+   * order. All or nothing: when any order may not move (and is not already there), nothing is kept —
+   * IllegalTransitionError is thrown and the caller's transaction must roll back.
+   */
+  async transitionMany(
+    tx: EntityManager,
+    orderIds: readonly string[],
+    to: OrderStatus,
+    options: TransitionOptions = {},
+  ): Promise<StatusChange[]> {
+    if (orderIds.length === 1) {
+      return [await this.transition(tx, orderIds[0], to, options)];
+    }
+    const { rows } = await preparedQuery<{
+      id: string;
+      from_status: OrderStatus;
+      event_id: string | null;
+      at: Date;
+    }>(
+      tx,
+      `WITH prev AS (
+         SELECT id, status FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+       ), upd AS (
+         UPDATE orders o SET
+           status = $2::text,
+           updated_at = now(),
+           failure_reason = coalesce($4::text, o.failure_reason),
+           failure_detail = coalesce($5::text, o.failure_detail),
+           tracking_number = coalesce($6::text, o.tracking_number),
+           confirmed_at = CASE WHEN $2::text = 'CONFIRMED' THEN now() ELSE o.confirmed_at END,
+           shipped_at = CASE WHEN $2::text = 'SHIPPED' THEN now() ELSE o.shipped_at END,
+           delivered_at = CASE WHEN $2::text = 'DELIVERED' THEN now() ELSE o.delivered_at END,
+           finished_at = CASE WHEN $2::text = ANY($7::text[]) AND o.finished_at IS NULL THEN now() ELSE o.finished_at END,
+           version = o.version + 1
+         FROM prev WHERE o.id = prev.id AND prev.status = ANY($3::text[])
+         RETURNING o.id
+       ), hist AS (
+         INSERT INTO order_status_history (order_id, from_status, to_status, reason)
+         SELECT prev.id, prev.status, $2::text, $8::text FROM upd JOIN prev USING (id) ORDER BY prev.id
+         RETURNING id, order_id, created_at
+       )
+       SELECT prev.id, prev.status AS from_status, hist.id::text AS event_id, coalesce(hist.created_at, now()) AS at
+         FROM prev LEFT JOIN hist ON hist.order_id = prev.id`,
+      [
+        orderIds,
+        to,
+        allowedSources(to),
+        options.failureReason ?? null,
+        options.failureDetail ?? null,
+        options.trackingNumber ?? null,
+        SETTLED_STATUSES,
+        options.reason ?? options.failureReason ?? null,
+      ],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return orderIds.map((orderId) => {
+      const row = byId.get(orderId);
+      if (!row) {
+        throw new IllegalTransitionError(undefined, to);
+      }
+      if (row.event_id === null) {
+        if (row.from_status === to && !options.strict) {
+          return { orderId, from: to, to, at: row.at, changed: false };
+        }
+        throw new IllegalTransitionError(row.from_status, to);
+      }
+      return {
+        orderId,
+        from: row.from_status,
+        to,
+        eventId: row.event_id,
+        reason: options.reason ?? options.failureReason,
+        at: row.at,
+        changed: true,
+      };
+    });
+  }
+
   /** Tells live SSE streams on every instance; call after the transaction committed. Best effort: streams also poll. */
   async publish(change: StatusChange): Promise<void> {
     if (!change.changed || change.eventId === undefined) {

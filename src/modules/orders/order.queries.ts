@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { ReadReplicas } from '../../platform/database/read-replicas';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { NotFoundError } from '../../platform/http/domain-error';
 import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
@@ -40,7 +41,10 @@ const SUMMARY_COLUMNS = `o.id, o.user_id AS "userId", o.status, o.total_amount::
  */
 @Injectable()
 export class OrderQueries {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly replicas: ReadReplicas,
+  ) {}
 
   async list(
     viewer: AuthenticatedUser,
@@ -58,7 +62,9 @@ export class OrderQueries {
     }
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
     params.push(filter.limit, offsetOf(filter.page, filter.limit));
-    const rows = await this.dataSource.query<(OrderSummary & { total: number })[]>(
+    // A list tolerates staleness (a replica within DATABASE_REPLICA_MAX_LAG_MS); get/status read the primary.
+    const db = await this.replicas.reader();
+    const rows = await db.query<(OrderSummary & { total: number })[]>(
       `SELECT ${SUMMARY_COLUMNS}, count(*) OVER ()::int AS total
        FROM orders o ${whereSql}
        ORDER BY o.created_at DESC, o.id DESC
@@ -68,7 +74,7 @@ export class OrderQueries {
     let total = rows[0]?.total;
     if (total === undefined) {
       // The page is past the end: count separately so the meta still tells the truth.
-      const [{ n }] = await this.dataSource.query<{ n: number }[]>(
+      const [{ n }] = await db.query<{ n: number }[]>(
         `SELECT count(*)::int AS n FROM orders o ${whereSql}`,
         params.slice(0, -2),
       );

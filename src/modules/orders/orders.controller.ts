@@ -24,6 +24,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { API_PREFIX } from '../../platform/http/configure-http';
+import { BadRequestError } from '../../platform/http/domain-error';
 import { BusinessMetrics } from '../../platform/metrics/business-metrics';
 import { currentContext, enrichContext } from '../../platform/http/request-context';
 import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
@@ -125,7 +126,28 @@ export class OrdersController {
     @Headers('last-event-id') lastEventId: string | undefined,
     @Res() reply: FastifyReply,
   ): Promise<void> {
+    const resumeAfter = parseLastEventId(lastEventId);
     await this.queries.assertVisible(user, id);
-    await this.events.open(id, reply, lastEventId);
+    await this.events.open(id, reply, resumeAfter);
   }
+}
+
+const MAX_EVENT_ID = 2n ** 63n - 1n;
+
+/**
+ * Event ids are the history table's bigint ids. Anything else could only be made up, and one past the
+ * bigint range made every catch-up query of the stream fail (logged every 3 s): refuse it before streaming.
+ */
+export function parseLastEventId(header: string | undefined): string | undefined {
+  const value = header?.trim();
+  if (value === undefined || value === '') {
+    return undefined;
+  }
+  if (!/^\d{1,19}$/.test(value) || BigInt(value) > MAX_EVENT_ID) {
+    throw new BadRequestError(
+      `Last-Event-ID must be the id of an event this stream sent (an integer from 0 to ${MAX_EVENT_ID}).`,
+      [{ field: 'Last-Event-ID', message: 'must be an integer from 0 to 9223372036854775807' }],
+    );
+  }
+  return value;
 }

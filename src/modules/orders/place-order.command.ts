@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { convertedAmountSql, USD_PER_UNIT } from '../../platform/currencies';
 import { ConflictError, UnprocessableError } from '../../platform/http/domain-error';
+import { statementNameOn } from '../../platform/database/prepared';
 import { EVENT_SCHEMA_VERSIONS } from '../../platform/outbox/domain-events';
 import { OUTBOX_CHANNEL } from '../../platform/outbox/outbox.writer';
 import { saleableProductSql } from '../products/products.repository';
@@ -183,9 +184,10 @@ export class PlaceOrderCommand {
     let row: PlaceOrderRow;
     try {
       // A named statement: PostgreSQL parses and plans it once per connection, not on every order
-      // (measured: about 1.6x the throughput of the unnamed statement TypeORM would send).
+      // (measured: about 1.6x the throughput of the unnamed statement TypeORM would send); unnamed
+      // with DATABASE_PREPARED_STATEMENTS=false (PgBouncer 1.18 in transaction mode).
       const result = await this.pool().query<PlaceOrderRow>({
-        name: 'place_order',
+        name: statementNameOn(this.dataSource, 'place_order'),
         text: PLACE_ORDER_SQL,
         values: [
           userId,

@@ -32,6 +32,30 @@ function normalizePrice(text: string): string {
   return `${whole.replace(/^0+(?=\d)/, '')}.${fraction.padEnd(2, '0')}`;
 }
 
+export const MAX_PRICE = '9999999999.99';
+
+/** Why `parsePrice` refuses the value, worded for the caller: the real limit, not a guess at it. */
+export function priceProblem(value: unknown): string {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    return value <= 0
+      ? 'must be greater than 0'
+      : value > Number(MAX_PRICE)
+        ? `must be at most ${MAX_PRICE}`
+        : 'must have at most 2 decimals';
+  }
+  const match = typeof value === 'string' ? /^(-?)(\d+)(?:\.(\d*))?$/.exec(value.trim()) : null;
+  if (match === null) {
+    return 'must be a decimal amount, as a string or a number (e.g. "19.99")';
+  }
+  const [, sign, whole, fraction = ''] = match;
+  if (sign === '-' || !/[1-9]/.test(whole + fraction)) {
+    return 'must be greater than 0';
+  }
+  return whole.replace(/^0+/, '').length > 10
+    ? `must be at most ${MAX_PRICE}`
+    : 'must have at most 2 decimals';
+}
+
 /** Accepts what `parsePrice` accepts; the DTO transform then stores the canonical string. */
 export function IsPrice(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
@@ -39,8 +63,7 @@ export function IsPrice(options?: ValidationOptions): PropertyDecorator {
       name: 'isPrice',
       validator: {
         validate: (value: unknown) => parsePrice(value) !== null,
-        defaultMessage: (args) =>
-          `${args?.property ?? 'price'} must be a positive amount with at most 2 decimals (e.g. "19.99")`,
+        defaultMessage: (args) => `${args?.property ?? 'price'} ${priceProblem(args?.value)}`,
       },
     },
     options,

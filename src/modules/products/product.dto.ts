@@ -46,7 +46,7 @@ export class ProductFieldsDto {
   @ApiProperty({
     oneOf: [{ type: 'string' }, { type: 'number' }],
     example: '89.90',
-    description: 'Positive, at most 2 decimals; answered as a decimal string.',
+    description: 'Positive, at most 2 decimals and at most 9999999999.99; answered as a decimal string.',
   })
   @IsPrice()
   @Transform(toPrice)
@@ -105,13 +105,13 @@ export class ListProductsQueryDto extends PaginationQueryDto {
 
   @ApiPropertyOptional({ example: '10.00' })
   @IsOptional()
-  @IsPrice({ message: 'minPrice must be a positive amount with at most 2 decimals' })
+  @IsPrice()
   @Transform(toPrice)
   minPrice?: string;
 
   @ApiPropertyOptional({ example: '100.00' })
   @IsOptional()
-  @IsPrice({ message: 'maxPrice must be a positive amount with at most 2 decimals' })
+  @IsPrice()
   @Transform(toPrice)
   maxPrice?: string;
 

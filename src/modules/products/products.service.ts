@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ReadReplicas } from '../../platform/database/read-replicas';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
@@ -29,6 +30,7 @@ const MIN_FULL_TEXT_LENGTH = 3;
 export class ProductsService {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly replicas: ReadReplicas,
     private readonly repository: ProductsRepository,
     private readonly inventory: InventoryService,
     private readonly cache: ProductCache,
@@ -44,7 +46,8 @@ export class ProductsService {
     const sortBy = query.sortBy ?? 'createdAt';
     const sortOrder = query.sortOrder ?? (sortBy === 'createdAt' ? 'DESC' : 'ASC');
     const load = async (): Promise<Page<Product>> => {
-      const { items, total } = await this.repository.list(this.dataSource.manager, {
+      // Catalogue reads tolerate staleness: a fresh replica answers when there is one.
+      const { items, total } = await this.repository.list((await this.replicas.reader()).manager, {
         search: query.search,
         minPrice: query.minPrice,
         maxPrice: query.maxPrice,
@@ -66,7 +69,7 @@ export class ProductsService {
   /** Full-text search, ranked; short terms, and terms full-text search cannot match, as name prefixes. */
   async search(query: SearchProductsQueryDto): Promise<SearchPage> {
     const page = { offset: offsetOf(query.page, query.limit), limit: query.limit };
-    const manager = this.dataSource.manager;
+    const manager = (await this.replicas.reader()).manager;
     if (query.q.length >= MIN_FULL_TEXT_LENGTH) {
       const found = await this.repository.searchFullText(manager, query.q, page);
       if (found.total > 0) {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ReadReplicas } from '../../platform/database/read-replicas';
 import { DataSource, EntityManager } from 'typeorm';
 import { UserRole } from '../../platform/http/access.decorators';
 
@@ -78,7 +79,10 @@ const CHANGE_COLUMNS: Record<keyof UserChanges, string> = {
 /** Lean SQL over `users`. Soft-deleted users (deleted_at set) are invisible to every read but login's. */
 @Injectable()
 export class UsersRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly replicas: ReadReplicas,
+  ) {}
 
   /** Undefined when the email is taken: the unique index decides, not a lookup before the insert. */
   async insert(tx: EntityManager, user: NewUser): Promise<UserRecord | undefined> {
@@ -133,6 +137,8 @@ export class UsersRepository {
   }
 
   async list(filter: UserListFilter): Promise<{ rows: UserRecord[]; total: number }> {
+    // An admin list tolerates staleness: a fresh replica answers when there is one.
+    const db = await this.replicas.reader();
     const conditions = ['deleted_at IS NULL'];
     const params: unknown[] = [];
     if (filter.search !== undefined && filter.search !== '') {
@@ -147,15 +153,12 @@ export class UsersRepository {
     const where = conditions.join(' AND ');
     const order = `${USER_SORT_COLUMNS[filter.sortBy]} ${filter.sortOrder === 'asc' ? 'ASC' : 'DESC'} NULLS LAST, id`;
     const [rows, [{ total }]] = await Promise.all([
-      this.dataSource.query<UserRecord[]>(
+      db.query<UserRecord[]>(
         `SELECT ${COLUMNS} FROM users WHERE ${where} ORDER BY ${order}
          LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
         [...params, filter.limit, filter.offset],
       ),
-      this.dataSource.query<[{ total: number }]>(
-        `SELECT count(*)::int AS total FROM users WHERE ${where}`,
-        params,
-      ),
+      db.query<[{ total: number }]>(`SELECT count(*)::int AS total FROM users WHERE ${where}`, params),
     ]);
     return { rows, total };
   }

@@ -2,13 +2,17 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/config';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { disablePreparedStatements } from './prepared';
 
 /** The one DataSource factory: the app, the migration scripts and the tests all build it here. */
 export function createDataSource(
-  config: Pick<AppConfig, 'database'>,
+  config: {
+    database: Pick<AppConfig['database'], 'url' | 'poolSize'> &
+      Partial<Pick<AppConfig['database'], 'preparedStatements'>>;
+  },
   applicationName = 'async-order-processor',
 ): DataSource {
-  return new DataSource({
+  const dataSource = new DataSource({
     type: 'postgres',
     url: config.database.url,
     entities: ENTITIES,
@@ -29,4 +33,8 @@ export function createDataSource(
     },
     logging: false,
   });
+  if (config.database.preparedStatements === false) {
+    disablePreparedStatements(dataSource);
+  }
+  return dataSource;
 }

@@ -12,6 +12,22 @@ export interface PreparedResult<T> {
 
 const names = new Map<string, string>();
 
+/** Data sources whose hot statements run unnamed (DATABASE_PREPARED_STATEMENTS=false). */
+const unprepared = new WeakSet<DataSource>();
+
+/**
+ * Makes `preparedQuery` on this data source send unnamed statements: PgBouncer before 1.21 in
+ * transaction mode hands each transaction any server connection, where a named statement is unknown.
+ */
+export function disablePreparedStatements(dataSource: DataSource): void {
+  unprepared.add(dataSource);
+}
+
+/** `name` where named statements are allowed on this data source, else undefined (an unnamed statement). */
+export function statementNameOn(dataSource: DataSource, name: string): string | undefined {
+  return unprepared.has(dataSource) ? undefined : name;
+}
+
 /** The statement's name, derived from its text: one text, one name, on every connection. */
 function statementName(text: string): string {
   let name = names.get(text);
@@ -22,13 +38,14 @@ function statementName(text: string): string {
   return name;
 }
 
-async function clientOf(executor: SqlExecutor): Promise<Pool | PoolClient> {
+async function clientOf(executor: SqlExecutor): Promise<{ client: Pool | PoolClient; named: boolean }> {
+  const dataSource = executor instanceof EntityManager ? executor.connection : executor;
+  const named = !unprepared.has(dataSource);
   if (executor instanceof EntityManager && executor.queryRunner && !executor.queryRunner.isReleased) {
     // The transaction's own connection (PostgresQueryRunner.connect() answers with it).
-    return (await executor.queryRunner.connect()) as PoolClient;
+    return { client: (await executor.queryRunner.connect()) as PoolClient, named };
   }
-  const dataSource = executor instanceof EntityManager ? executor.connection : executor;
-  return (dataSource.driver as unknown as { master: Pool }).master;
+  return { client: (dataSource.driver as unknown as { master: Pool }).master, named };
 }
 
 /**
@@ -38,6 +55,9 @@ async function clientOf(executor: SqlExecutor): Promise<Pool | PoolClient> {
  * EntityManager. Errors come back as TypeORM's QueryFailedError, like `query`'s, so callers that
  * look at `driverError` (unique violations, say) work unchanged.
  *
+ * With DATABASE_PREPARED_STATEMENTS=false (see `disablePreparedStatements`) the statement is sent
+ * unnamed, as `query` does: parsed and planned on every call, but fit for any pooler.
+ *
  * Only for fixed SQL texts: every distinct text becomes a statement kept by each connection.
  */
 export async function preparedQuery<T>(
@@ -45,9 +65,11 @@ export async function preparedQuery<T>(
   text: string,
   values: unknown[],
 ): Promise<PreparedResult<T>> {
-  const client = await clientOf(executor);
+  const { client, named } = await clientOf(executor);
   try {
-    const result = await client.query<T & object>({ name: statementName(text), text, values });
+    const result = await client.query<T & object>(
+      named ? { name: statementName(text), text, values } : { text, values },
+    );
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
   } catch (error) {
     throw new QueryFailedError(text, values, error as Error);

@@ -16,6 +16,14 @@ export interface ProblemDetails {
   errors?: FieldError[];
 }
 
+const MAX_INT4 = 2_147_483_647;
+
+/** Nest hands Fastify's own errors (a bad body) on as `HttpException(message, status)`: say what to do. */
+const FRAMEWORK_DETAILS: Record<number, string> = {
+  413: 'The request body is larger than the limit.',
+  415: 'Unsupported content type; send application/json.',
+};
+
 const CONNECTION_ERRORS = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -75,7 +83,7 @@ export function toProblem(error: unknown, instance: string): ProblemDetails {
         ? body.detail
         : Array.isArray(body.message)
           ? String(body.message[0])
-          : error.message;
+          : ((typeof response === 'string' ? FRAMEWORK_DETAILS[status] : undefined) ?? error.message);
     const code = typeof body.code === 'string' ? body.code : undefined;
     return base(status, detail, code, errors);
   }
@@ -107,12 +115,25 @@ export function toProblem(error: unknown, instance: string): ProblemDetails {
       'SERVICE_UNAVAILABLE',
     );
   }
-  if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '57014') {
+  const sqlState =
+    error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : undefined;
+  if (sqlState === '57014') {
     return base(
       HttpStatus.SERVICE_UNAVAILABLE,
       'The database is busy; try again shortly.',
       'SERVICE_UNAVAILABLE',
     );
+  }
+  // Safety nets behind the validation: what got past it is still the caller's to fix, not a 500.
+  if (sqlState === '22003') {
+    return base(
+      HttpStatus.CONFLICT,
+      `The change would take a stored number past its limit (stock levels go up to ${MAX_INT4.toLocaleString('en-US')}).`,
+      'VALUE_OUT_OF_RANGE',
+    );
+  }
+  if (sqlState === '23505') {
+    return base(HttpStatus.CONFLICT, 'The request duplicates something that already exists.', 'DUPLICATE');
   }
   return base(HttpStatus.INTERNAL_SERVER_ERROR, 'An unexpected error occurred.');
 }

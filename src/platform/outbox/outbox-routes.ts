@@ -13,6 +13,11 @@ export interface OutboxRoute<Q extends QueueName = QueueName> {
   options?: RouteOptions;
   /** Options that depend on the event (a notification's priority, say). */
   optionsFor?: (payload: never) => RouteOptions;
+  /**
+   * Events of this route claimed together travel as one job of this name (up to SAGA_BATCH_SIZE
+   * events, see OutboxBatchJobData); an event claimed alone is still the `job` above.
+   */
+  batchJob?: JobNameOf<Q>;
 }
 
 const route = <Q extends QueueName>(
@@ -20,16 +25,33 @@ const route = <Q extends QueueName>(
   job: JobNameOf<Q>,
   options?: RouteOptions,
   optionsFor?: (payload: never) => RouteOptions,
-): OutboxRoute => ({ queue, job, options, optionsFor }) as OutboxRoute;
+  batchJob?: JobNameOf<Q>,
+): OutboxRoute => ({ queue, job, options, optionsFor, batchJob }) as OutboxRoute;
+
+/** The saga's triggers: several orders' events in one job, advanced together (checkout.worker.ts). */
+const sagaRoute = () =>
+  route(
+    QUEUES.orderProcessing,
+    JOBS[QUEUES.orderProcessing].advanceSaga,
+    undefined,
+    undefined,
+    JOBS[QUEUES.orderProcessing].advanceSagaBatch,
+  );
 
 /**
  * Which queue and job each outbox event becomes: the one routing table. An event without a route has
  * no consumer (yet) and is simply marked processed; it stays in the outbox for audit and replay.
  */
 export const OUTBOX_ROUTES: { [T in DomainEventType]?: OutboxRoute } = {
-  OrderCreated: route(QUEUES.orderProcessing, JOBS[QUEUES.orderProcessing].advanceSaga),
-  PaymentProcessed: route(QUEUES.orderProcessing, JOBS[QUEUES.orderProcessing].advanceSaga),
-  PaymentRequested: route(QUEUES.paymentProcessing, JOBS[QUEUES.paymentProcessing].chargePayment),
+  OrderCreated: sagaRoute(),
+  PaymentProcessed: sagaRoute(),
+  PaymentRequested: route(
+    QUEUES.paymentProcessing,
+    JOBS[QUEUES.paymentProcessing].chargePayment,
+    undefined,
+    undefined,
+    JOBS[QUEUES.paymentProcessing].chargePaymentBatch,
+  ),
   // Critical messages (order confirmation, payment failure) are served before marketing ones.
   NotificationRequested: route(
     QUEUES.notificationSending,
@@ -39,8 +61,8 @@ export const OUTBOX_ROUTES: { [T in DomainEventType]?: OutboxRoute } = {
       priority: notificationJobPriority(payload.priority ?? 'critical'),
     }),
   ),
-  OrderCancellationRequested: route(QUEUES.orderProcessing, JOBS[QUEUES.orderProcessing].advanceSaga),
+  OrderCancellationRequested: sagaRoute(),
   RefundRequested: route(QUEUES.paymentProcessing, JOBS[QUEUES.paymentProcessing].refundPayment),
-  RefundProcessed: route(QUEUES.orderProcessing, JOBS[QUEUES.orderProcessing].advanceSaga),
+  RefundProcessed: sagaRoute(),
   UserRegistered: route(QUEUES.notificationSending, JOBS[QUEUES.notificationSending].sendWelcome),
 };

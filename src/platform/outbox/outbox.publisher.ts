@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { BulkJobOptions } from 'bullmq';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
-import { OutboxJobData } from '../queue/job-data';
+import { OutboxBatchJobData, OutboxJobData } from '../queue/job-data';
 import { QueueRegistry } from '../queue/queue.registry';
 import { withTimeout } from '../queue/with-timeout';
 import { DomainEventType } from './domain-events';
@@ -26,8 +28,24 @@ export function jobIdFor(row: Pick<OutboxRow, 'id' | 'replayCount'>): string {
 }
 
 /**
+ * The job id of a batch: derived from its events' job ids, so publishing the same claim twice leaves one
+ * job. (A claim re-made differently after a crash makes another batch; handlers are idempotent per order.)
+ */
+export function batchJobIdFor(jobIds: readonly string[]): string {
+  return `batch-${createHash('sha1').update(jobIds.join(',')).digest('hex').slice(0, 24)}`;
+}
+
+interface PendingJob {
+  row: OutboxRow;
+  route: OutboxRoute;
+  data: OutboxJobData;
+}
+
+/**
  * Turns outbox rows into jobs through the routing table: one `addBulk` per queue, jobId = event id,
- * so publishing the same row twice leaves one job. Never throws: failures come back per row group.
+ * so publishing the same row twice leaves one job. Events of a route with a batch job travel together,
+ * up to SAGA_BATCH_SIZE per job; one alone is its ordinary job. Never throws: failures come back per
+ * row group.
  */
 @Injectable()
 export class OutboxPublisher {
@@ -38,7 +56,7 @@ export class OutboxPublisher {
 
   async publish(rows: OutboxRow[]): Promise<PublishOutcome> {
     const outcome: PublishOutcome = { published: [], unrouted: [], failed: [] };
-    const byQueue = new Map<string, { row: OutboxRow; route: OutboxRoute; data: OutboxJobData }[]>();
+    const byQueue = new Map<string, PendingJob[]>();
     for (const row of rows) {
       const route = OUTBOX_ROUTES[row.eventType as DomainEventType];
       if (!route) {
@@ -55,17 +73,7 @@ export class OutboxPublisher {
       [...byQueue].map(async ([queue, jobs]) => {
         try {
           await withTimeout(
-            this.queues.get(queue).addBulk(
-              jobs.map(({ row, route, data }) => ({
-                name: route.job,
-                data,
-                opts: {
-                  ...route.options,
-                  ...route.optionsFor?.(data.payload as never),
-                  jobId: jobIdFor(row),
-                },
-              })),
-            ),
+            this.queues.get(queue).addBulk(this.jobsOf(jobs)),
             this.config.outbox.publishTimeoutMs,
             `publishing to ${queue}`,
           );
@@ -80,6 +88,41 @@ export class OutboxPublisher {
       }),
     );
     return outcome;
+  }
+
+  private jobsOf(jobs: PendingJob[]): { name: string; data: unknown; opts: BulkJobOptions }[] {
+    const single = ({ row, route, data }: PendingJob) => ({
+      name: route.job,
+      data,
+      opts: { ...route.options, ...route.optionsFor?.(data.payload as never), jobId: jobIdFor(row) },
+    });
+    const batches = new Map<string, PendingJob[]>();
+    const out: { name: string; data: unknown; opts: BulkJobOptions }[] = [];
+    for (const job of jobs) {
+      if (job.route.batchJob) {
+        batches.set(job.route.batchJob, [...(batches.get(job.route.batchJob) ?? []), job]);
+      } else {
+        out.push(single(job));
+      }
+    }
+    const size = this.config.saga.batchSize;
+    for (const [name, members] of batches) {
+      for (let i = 0; i < members.length; i += size) {
+        const chunk = members.slice(i, i + size);
+        if (chunk.length === 1) {
+          out.push(single(chunk[0]));
+          continue;
+        }
+        const events = chunk.map(({ row, data }) => ({ ...data, jobId: jobIdFor(row) }));
+        const data: OutboxBatchJobData = { events };
+        out.push({
+          name,
+          data,
+          opts: { ...chunk[0].route.options, jobId: batchJobIdFor(events.map((e) => e.jobId)) },
+        });
+      }
+    }
+    return out;
   }
 
   private async brokerAnswers(): Promise<boolean> {

@@ -5,11 +5,11 @@ import { createIsolatedDatabase, isolatedQueuePrefix } from '../../../test/suppo
 import { buildPipeline, Pipeline } from '../../../test/support/pipeline';
 import { TcpProxy } from '../../../test/support/tcp-proxy';
 import { Inbox } from '../queue/inbox';
-import { OutboxJobData } from '../queue/job-data';
+import { OutboxBatchJobData, OutboxJobData } from '../queue/job-data';
 import { QUEUES } from '../queue/queue-names';
 import { NewDomainEvent } from './domain-events';
 import { OutboxRelay } from './outbox.relay';
-import { jobIdFor } from './outbox.publisher';
+import { batchJobIdFor, jobIdFor } from './outbox.publisher';
 
 const orderCreated = (): NewDomainEvent<'OrderCreated'> => {
   const orderId = randomUUID();
@@ -88,6 +88,26 @@ describe(OutboxRelay.name, () => {
       await eventually(() => processedAt(sut, eventId), { what: 'processed_at' });
       const lag = await sut.metrics.registry.getSingleMetricAsString('aop_outbox_relay_lag_seconds');
       expect(lag).toMatch(/aop_outbox_relay_lag_seconds_count 1/);
+    });
+
+    it('sends the saga events claimed together as batch jobs of up to SAGA_BATCH_SIZE, each event keeping its own job id', async () => {
+      const sut = await pipeline({ SAGA_BATCH_SIZE: '2' });
+      const ids = await commit(sut, [orderCreated(), orderCreated(), orderCreated()]);
+
+      expect(await sut.relay.relayBatch()).toBe(3);
+
+      const queue = sut.queues.get(QUEUES.orderProcessing);
+      const jobs = await queue.getJobs(['waiting']);
+      const batch = jobs.find((j) => j.name === 'advance-saga-batch')!;
+      expect((batch.data as OutboxBatchJobData).events.map((e) => [e.eventId, e.jobId])).toEqual([
+        [ids[0], ids[0]],
+        [ids[1], ids[1]],
+      ]);
+      expect(batch.id).toBe(batchJobIdFor([ids[0], ids[1]]));
+      // The one left over travels alone, as the job it always was.
+      const alone = await queue.getJob(ids[2]);
+      expect(alone?.name).toBe('advance-saga');
+      expect(jobs).toHaveLength(2);
     });
 
     it('publishes by polling an event whose notification never came', async () => {
@@ -242,10 +262,16 @@ describe(OutboxRelay.name, () => {
 
   describe('several relays and crashes', () => {
     it('two relays at once publish each of N events exactly once', async () => {
-      const a = await pipeline({ OUTBOX_BATCH_SIZE: '15', OUTBOX_POLL_INTERVAL_MS: '20' });
+      // One job per event here (SAGA_BATCH_SIZE=1); the next test does the same with batch jobs.
+      const a = await pipeline({
+        OUTBOX_BATCH_SIZE: '15',
+        OUTBOX_POLL_INTERVAL_MS: '20',
+        SAGA_BATCH_SIZE: '1',
+      });
       const b = await pipeline({
         OUTBOX_BATCH_SIZE: '15',
         OUTBOX_POLL_INTERVAL_MS: '20',
+        SAGA_BATCH_SIZE: '1',
         QUEUE_PREFIX: a.config.queue.prefix,
       });
       const ids = await commit(a, Array.from({ length: 150 }, orderCreated));
@@ -269,6 +295,44 @@ describe(OutboxRelay.name, () => {
       expect(new Set(added.map((e) => e.jobId)).size).toBe(ids.length);
       expect(added).toHaveLength(ids.length);
       expect(events.filter((e) => e.event === 'duplicated')).toHaveLength(0);
+    });
+
+    it('two relays at once put each of N events in exactly one batch job', async () => {
+      const a = await pipeline({
+        OUTBOX_BATCH_SIZE: '15',
+        OUTBOX_POLL_INTERVAL_MS: '20',
+        SAGA_BATCH_SIZE: '4',
+      });
+      const b = await pipeline({
+        OUTBOX_BATCH_SIZE: '15',
+        OUTBOX_POLL_INTERVAL_MS: '20',
+        SAGA_BATCH_SIZE: '4',
+        QUEUE_PREFIX: a.config.queue.prefix,
+      });
+      const ids = await commit(a, Array.from({ length: 150 }, orderCreated));
+      a.relay.start();
+      b.relay.start();
+
+      await eventually(
+        async () =>
+          Number(
+            (
+              await a.dataSource.query<{ n: string }[]>(
+                `SELECT count(*) AS n FROM outbox_events WHERE id = ANY($1::uuid[]) AND processed_at IS NOT NULL`,
+                [ids],
+              )
+            )[0].n,
+          ) === ids.length,
+        { timeoutMs: 20_000, what: 'all events processed' },
+      );
+      const jobs = await a.queues.get(QUEUES.orderProcessing).getJobs(['waiting']);
+      const carried = jobs.flatMap((j) =>
+        j.name === 'advance-saga-batch'
+          ? (j.data as OutboxBatchJobData).events.map((e) => e.eventId)
+          : [(j.data as OutboxJobData).eventId],
+      );
+      expect(carried.filter((id) => ids.includes(id)).sort()).toEqual([...ids].sort());
+      expect(jobs.filter((j) => j.name === 'advance-saga-batch').length).toBeGreaterThanOrEqual(150 / 15);
     });
 
     it('a crash between publish and mark-processed re-publishes a duplicate that BullMQ ignores and the inbox dedupes', async () => {

@@ -41,7 +41,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly publisher: OutboxPublisher,
     metrics: MetricsService,
   ) {
-    this.listener = new OutboxListener(config.database.url, OUTBOX_CHANNEL, () => this.wake());
+    // LISTEN needs a session of its own: through a transaction pooler it would never hear a NOTIFY.
+    this.listener = new OutboxListener(config.database.directUrl, OUTBOX_CHANNEL, () => this.wake());
     const registers = [metrics.registry];
     this.lag = new Histogram({
       name: 'aop_outbox_relay_lag_seconds',
@@ -117,6 +118,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   /** Claims, publishes and settles one batch; returns how many rows it claimed. */
   async relayBatch(): Promise<number> {
     return this.dataSource.transaction(async (tx) => {
+      // Only "published" marks commit here, and losing them loses nothing: a row whose mark was lost in
+      // a PostgreSQL crash is published again under the same job id (BullMQ ignores it) and consumers
+      // are idempotent per order or per message (docs/performance-ii.md). So this commit does not wait
+      // for the WAL flush.
+      await tx.query('SET LOCAL synchronous_commit = off');
       const rows = await this.store.claimBatch(tx, this.config.outbox.batchSize);
       if (rows.length === 0) {
         return 0;

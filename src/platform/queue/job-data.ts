@@ -13,6 +13,15 @@ export interface OutboxJobData<T extends DomainEventType = DomainEventType> {
   aggregateId: string;
 }
 
+/**
+ * A batch job: the events the relay claimed together for one route, each with the job id it would have
+ * had on its own. A handler that cannot finish one of them hands it off as that job (`BatchHandOff`), so
+ * it retries and is dead-lettered alone.
+ */
+export interface OutboxBatchJobData<T extends DomainEventType = DomainEventType> {
+  events: (OutboxJobData<T> & { jobId: string })[];
+}
+
 /** What a handler learns about the job it runs, besides its data. */
 export interface JobInfo {
   id: string;

@@ -12,8 +12,13 @@ export const QUEUES = {
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export const JOBS = {
-  [QUEUES.orderProcessing]: { advanceSaga: 'advance-saga' },
-  [QUEUES.paymentProcessing]: { chargePayment: 'charge-payment', refundPayment: 'refund-payment' },
+  // A `-batch` job carries several orders' events (see OutboxBatchJobData); one event travels alone.
+  [QUEUES.orderProcessing]: { advanceSaga: 'advance-saga', advanceSagaBatch: 'advance-saga-batch' },
+  [QUEUES.paymentProcessing]: {
+    chargePayment: 'charge-payment',
+    chargePaymentBatch: 'charge-payment-batch',
+    refundPayment: 'refund-payment',
+  },
   [QUEUES.inventoryManagement]: { expireReservations: 'expire-reservations' },
   [QUEUES.notificationSending]: { sendNotification: 'send-notification', sendWelcome: 'send-welcome' },
 } as const;

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
+import { BatchHandOff } from './batch-hand-off';
 import { DeadLetterService } from './dead-letter.service';
 import { DeadLetterStore } from './dead-letter.store';
 import { Inbox } from './inbox';
@@ -33,7 +34,8 @@ import { WorkerHost } from './worker.host';
     DeadLetterService,
     Inbox,
     QueueMonitor,
+    BatchHandOff,
   ],
-  exports: [QueueRegistry, JobHandlerRegistry, DeadLetterStore, DeadLetterService, Inbox],
+  exports: [QueueRegistry, JobHandlerRegistry, DeadLetterStore, DeadLetterService, Inbox, BatchHandOff],
 })
 export class QueueModule {}

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { AppConfig, RedisConfig, RedisNode, redactUrl } from '../../config/config';
 import { ensureDatabaseExists } from '../database/database-bootstrap';
 import { createRedisConnection, formatNode, RedisClient } from '../redis/redis-connection';
@@ -35,17 +36,19 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /** Makes sure the database exists (creating it when missing). Returns whether it was created. */
 export async function checkPostgres(config: AppConfig): Promise<boolean> {
-  const url = redactUrl(config.database.url);
+  // Direct: a pooler serves only the databases it is configured with, not the maintenance one.
+  const url = redactUrl(config.database.directUrl);
+  const variable = config.database.directUrl === config.database.url ? 'DATABASE_URL' : 'DATABASE_DIRECT_URL';
   try {
     return await withDeadline(
-      ensureDatabaseExists(config.database.url, config.startup.connectTimeoutMs),
+      ensureDatabaseExists(config.database.directUrl, config.startup.connectTimeoutMs),
       config.startup.connectTimeoutMs + 500,
     );
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === '28P01' || code === '28000') {
       throw new StartupError(
-        `PostgreSQL at ${url} refused the login (${reasonOf(error)}): check the user and password in DATABASE_URL.`,
+        `PostgreSQL at ${url} refused the login (${reasonOf(error)}): check the user and password in ${variable}.`,
       );
     }
     if (code !== undefined && !UNREACHABLE.has(code)) {
@@ -54,7 +57,7 @@ export async function checkPostgres(config: AppConfig): Promise<boolean> {
       );
     }
     throw new StartupError(
-      `PostgreSQL is unreachable at ${url} (${reasonOf(error)}). Start it (e.g. \`pg_ctlcluster 15 main start\` or \`docker compose up -d postgres\`) or point DATABASE_URL at a running server.`,
+      `PostgreSQL is unreachable at ${url} (${reasonOf(error)}). Start it (e.g. \`pg_ctlcluster 15 main start\` or \`docker compose up -d postgres\`) or point ${variable} at a running server.`,
     );
   }
 }
@@ -193,4 +196,37 @@ async function probe<T>(
   } finally {
     client.disconnect();
   }
+}
+
+/** EADDRINUSE/EACCES from a listen call, as the one line a user needs; anything else is returned as it was. */
+export function listenFailure(error: unknown, config: AppConfig): unknown {
+  const code = (error as { code?: string }).code;
+  const where = `port ${config.http.port} on ${config.http.host}`;
+  if (code === 'EADDRINUSE') {
+    return new StartupError(`${where} is already in use: stop what holds it or set PORT to a free port`);
+  }
+  if (code === 'EACCES') {
+    return new StartupError(`${where} may not be opened by this user: set PORT to 1024 or above`);
+  }
+  return error;
+}
+
+/**
+ * Fails fast when the HTTP port is taken, before migrations and module start-up (which log "ready"-like
+ * lines of their own). The real listen may still lose a race; it maps its error the same way.
+ */
+export async function checkPortFree(config: AppConfig): Promise<void> {
+  if (config.http.port === 0) {
+    return;
+  }
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.http.port, config.http.host, resolve);
+    });
+  } catch (error) {
+    throw listenFailure(error, config);
+  }
+  await new Promise((resolve) => server.close(resolve));
 }

@@ -1,5 +1,8 @@
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsOmittable } from '../../../platform/http/validation';
+import { IsPrice, parsePrice } from '../../products/price';
 
 export class ShipOrderDto {
   @ApiProperty({ example: '1Z999AA10123456784', minLength: 3, maxLength: 100 })
@@ -12,13 +15,14 @@ export class ShipOrderDto {
 
 export class RefundOrderDto {
   @ApiPropertyOptional({
-    description: 'Decimal amount; omitted = everything still refundable',
+    oneOf: [{ type: 'string' }, { type: 'number' }],
+    description:
+      'Decimal amount, as a string or a number like prices (at most 2 decimals); omitted = everything still refundable',
     example: '10.50',
   })
-  @IsOptional()
-  @IsString()
-  @Matches(/^\d{1,10}(\.\d{1,2})?$/, {
-    message: 'amount must be a positive decimal with at most 2 decimals, as a string',
-  })
+  @IsOmittable()
+  @IsPrice()
+  // The same rules and canonical string as a product's price: "10.5" and 10.5 both become "10.50".
+  @Transform(({ value }: { value: unknown }) => parsePrice(value) ?? value)
   amount?: string;
 }
