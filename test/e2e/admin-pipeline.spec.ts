@@ -11,8 +11,8 @@ describe('Admin pipeline endpoints', () => {
 
   beforeAll(async () => {
     sut = await startTestApp();
-    admin = sut.tokenFor({ id: adminId, email: 'ops@example.com', role: 'admin' });
-    customer = sut.tokenFor({ id: randomUUID(), email: 'c@example.com', role: 'customer' });
+    admin = await sut.tokenFor({ id: adminId, email: 'ops@example.com', role: 'admin' });
+    customer = await sut.tokenFor({ id: randomUUID(), email: 'c@example.com', role: 'customer' });
   });
   afterAll(() => sut.close());
 

@@ -20,13 +20,13 @@ describe('Health', () => {
 
   it('GET /api/v1/health/detailed is for admins only', async () => {
     await sut.http().get('/api/v1/health/detailed').expect(401);
-    const customer = sut.tokenFor({
+    const customer = await sut.tokenFor({
       id: '00000000-0000-4000-8000-000000000001',
       email: 'c@example.com',
       role: 'customer',
     });
     await sut.http().get('/api/v1/health/detailed').set('authorization', `Bearer ${customer}`).expect(403);
-    const admin = sut.tokenFor({
+    const admin = await sut.tokenFor({
       id: '00000000-0000-4000-8000-000000000002',
       email: 'a@example.com',
       role: 'admin',
@@ -73,7 +73,7 @@ describe('Health with thresholds from the configuration', () => {
   afterAll(() => sut.close());
 
   it('/health/detailed reports memory and disk over their limits as degraded, still up', async () => {
-    const admin = sut.tokenFor({
+    const admin = await sut.tokenFor({
       id: '00000000-0000-4000-8000-000000000003',
       email: 'a3@example.com',
       role: 'admin',

@@ -53,12 +53,12 @@ describe('Invariant checker (GET /admin/invariants, npm run check:invariants)', 
       PAYMENT_TRANSIENT_FAILURE_RATE: '0',
     });
     data = await buildSettledOrders(sut);
-    admin = accessTokenFor(sut, {
+    admin = await accessTokenFor(sut, {
       id: '00000000-0000-4000-8000-00000000a001',
       email: 'admin-inv@example.com',
       role: 'admin',
     });
-    customer = accessTokenFor(sut, { id: data.userId, email: 'c-inv@example.com', role: 'customer' });
+    customer = await accessTokenFor(sut, { id: data.userId, email: 'c-inv@example.com', role: 'customer' });
   });
   afterAll(async () => {
     await sut.close();
@@ -197,7 +197,7 @@ describe('Invariant checker after the real order saga', () => {
 
   it('finds nothing wrong once confirmed, declined, out-of-stock, cancelled, shipped and refunded orders settle', async () => {
     const { token } = await createUserWithToken(sut);
-    const adminToken = accessTokenFor(sut, {
+    const adminToken = await accessTokenFor(sut, {
       id: '00000000-0000-4000-8000-00000000a002',
       email: 'admin-saga@example.com',
       role: 'admin',

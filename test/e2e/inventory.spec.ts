@@ -15,8 +15,8 @@ describe('Inventory', () => {
 
   beforeAll(async () => {
     sut = await startTestApp();
-    admin = bearer(sut.tokenFor({ id: randomUUID(), email: 'admin@example.com', role: 'admin' }));
-    customer = bearer(sut.tokenFor({ id: randomUUID(), email: 'c@example.com', role: 'customer' }));
+    admin = bearer(await sut.tokenFor({ id: randomUUID(), email: 'admin@example.com', role: 'admin' }));
+    customer = bearer(await sut.tokenFor({ id: randomUUID(), email: 'c@example.com', role: 'customer' }));
   });
   afterAll(() => sut.close());
 

@@ -14,7 +14,7 @@ describe('GET/PUT /users/profile/notifications', () => {
 
   async function customer() {
     const user = await createCustomer(sut.dataSource);
-    const token = sut.tokenFor({ id: user.id, email: user.email, role: 'customer' });
+    const token = await sut.tokenFor({ id: user.id, email: user.email, role: 'customer' });
     return { user, auth: `Bearer ${token}` };
   }
 

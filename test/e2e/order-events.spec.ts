@@ -124,7 +124,7 @@ describe('GET /orders/:id/events (Server-Sent Events)', () => {
       `INSERT INTO users (email, password_hash, first_name, last_name) VALUES ($1, 'x', 'A', 'B') RETURNING id`,
       [email],
     );
-    token = sut.tokenFor({ id: userId, email, role: 'customer' });
+    token = await sut.tokenFor({ id: userId, email, role: 'customer' });
     [{ id: productId }] = await sut.dataSource.query(
       `INSERT INTO products (sku, name, price) VALUES ($1, 'P', 5) RETURNING id`,
       [`SKU-${randomUUID()}`],

@@ -22,7 +22,7 @@ describe('Orders API', () => {
       `INSERT INTO users (email, password_hash, first_name, last_name, role) VALUES ($1, 'x', 'Test', 'User', $2) RETURNING id`,
       [email, role],
     );
-    return { id, token: sut.tokenFor({ id, email, role }) };
+    return { id, token: await sut.tokenFor({ id, email, role }) };
   }
 
   async function createProduct(price: string, active = true): Promise<string> {
@@ -442,7 +442,7 @@ describe('Orders API while Redis is down', () => {
       `INSERT INTO products (sku, name, price) VALUES ($1, 'P', 5) RETURNING id`,
       [`SKU-${randomUUID()}`],
     );
-    const token = sut.tokenFor({ id: userId, email, role: 'customer' });
+    const token = await sut.tokenFor({ id: userId, email, role: 'customer' });
 
     const res = await sut
       .http()

@@ -228,7 +228,7 @@ describe('Payment gateway observability', () => {
   afterAll(() => sut.close());
 
   it('shows the breaker in /health/detailed and in /metrics', async () => {
-    const admin = sut.tokenFor({ id: randomUUID(), email: 'ops@example.com', role: 'admin' });
+    const admin = await sut.tokenFor({ id: randomUUID(), email: 'ops@example.com', role: 'admin' });
     const health = await sut
       .http()
       .get('/api/v1/health/detailed')

@@ -65,9 +65,10 @@ export async function createUser(dataSource: DataSource, overrides: UserOverride
 
 /** Anything that mints access tokens: the TestApp (`sut`) or the TokenService itself. */
 export type TokenMinter =
-  { tokenFor(user: AuthenticatedUser): string } | { signAccessToken(user: AuthenticatedUser): string };
+  | { tokenFor(user: AuthenticatedUser): Promise<string> }
+  | { signAccessToken(user: AuthenticatedUser): string };
 
-export function accessTokenFor(minter: TokenMinter, user: AuthenticatedUser): string {
+export async function accessTokenFor(minter: TokenMinter, user: AuthenticatedUser): Promise<string> {
   const claims = { id: user.id, email: user.email, role: user.role };
   return 'tokenFor' in minter ? minter.tokenFor(claims) : minter.signAccessToken(claims);
 }
@@ -78,5 +79,5 @@ export async function createUserWithToken(
   overrides: UserOverrides = {},
 ): Promise<{ user: TestUser; token: string }> {
   const user = await createUser(app.dataSource, overrides);
-  return { user, token: accessTokenFor(app, user) };
+  return { user, token: await accessTokenFor(app, user) };
 }

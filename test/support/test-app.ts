@@ -17,7 +17,11 @@ export interface TestApp {
   url: string;
   dataSource: DataSource;
   get<T>(token: Type<T> | string | symbol): T;
-  tokenFor(user: AuthenticatedUser): string;
+  /**
+   * An access token for `user`. Tokens are honoured only for a user that exists and is active with that
+   * role (revocation), so a row with this id is created when there is none.
+   */
+  tokenFor(user: AuthenticatedUser): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -50,7 +54,14 @@ export async function startTestApp(
     url,
     dataSource: app.context.get(DataSource),
     get: <T>(token: Type<T> | string | symbol) => app.context.get<T>(token),
-    tokenFor: (user) => tokens.signAccessToken(user),
+    tokenFor: async (user) => {
+      await app.context.get(DataSource).query(
+        `INSERT INTO users (id, email, password_hash, first_name, last_name, role)
+         VALUES ($1, $2, 'not-a-hash', 'Token', 'Holder', $3) ON CONFLICT (id) DO NOTHING`,
+        [user.id, `token-holder-${user.id}@example.test`, user.role],
+      );
+      return tokens.signAccessToken(user);
+    },
     close: () => app.context.close(),
   };
 }
