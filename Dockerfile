@@ -20,7 +20,8 @@ COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 USER node
 EXPOSE 3000
-# ROLE=api | worker | all. A worker listens on nothing, so its compose service overrides the check.
+# ROLE=api | worker | all. A worker serves HTTP only on WORKER_METRICS_PORT, so Compose and ops/k8s check its
+# /health/live there instead (docs/deployment.md).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/api/v1/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # As package.json's start:prod: a 192 MiB heap keeps each process's RSS near 170 MiB under load (see

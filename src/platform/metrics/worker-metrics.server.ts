@@ -5,10 +5,14 @@ import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
 import { MetricsService } from './metrics.service';
 
+/** A worker's liveness path on WORKER_METRICS_PORT (the api's is /api/v1/health/live). */
+export const WORKER_LIVENESS_PATH = '/health/live';
+
 /**
  * A worker has no HTTP API, but its metrics (jobs, saga steps, payments, the breaker, the relay) live in
  * its process. With WORKER_METRICS_PORT set, a ROLE=worker process serves them at /metrics on that port
- * (same optional METRICS_TOKEN); unset, the worker listens on nothing.
+ * (same optional METRICS_TOKEN), and a tokenless liveness check at /health/live; unset, the worker listens on
+ * nothing.
  */
 @Injectable()
 export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -26,6 +30,12 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
       return;
     }
     this.server = createServer((request, response) => {
+      // Liveness for an orchestrator (ops/k8s, docker-compose.yml): the event loop answers. Tokenless because a
+      // probe cannot read a Secret, and it discloses nothing.
+      if (request.url === WORKER_LIVENESS_PATH && request.method === 'GET') {
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+        return;
+      }
       if (request.url !== '/metrics' || request.method !== 'GET') {
         response.writeHead(404).end();
         return;
