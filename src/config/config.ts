@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { NodeEnv, readVariables, Role } from './variables';
 
 /**
@@ -153,6 +153,7 @@ export interface AppConfig {
     /** After the store failed or was slow, requests go through without asking it for this long. */
     storeRetryMs: number;
   };
+  webhooks: WebhooksConfig;
   log: { level: string };
   /** `workerPort`: where a ROLE=worker process serves /metrics; unset = it listens on nothing. */
   metrics: { token: string | undefined; workerPort: number | undefined };
@@ -160,6 +161,21 @@ export interface AppConfig {
   health: { heapLimitBytes: number; rssLimitBytes: number; diskMinFreeRatio: number };
   startup: { connectTimeoutMs: number };
   shutdown: { timeoutMs: number };
+}
+
+export interface WebhooksConfig {
+  allowInsecure: boolean;
+  allowPrivateTargets: boolean;
+  timeoutMs: number;
+  /** Delay before retry n (index n-1); a delivery gets `retryScheduleMs.length + 1` attempts. */
+  retryScheduleMs: number[];
+  disableAfterSeconds: number;
+  secretGraceSeconds: number;
+  deliveryConcurrency: number;
+  endpointConcurrency: number;
+  dispatchIntervalMs: number;
+  /** 32 bytes: the AES-256-GCM key of the signing secrets at rest. */
+  secretsKey: Buffer;
 }
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
@@ -404,6 +420,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
       storeTimeoutMs: v.RATE_LIMIT_STORE_TIMEOUT_MS,
       storeRetryMs: v.RATE_LIMIT_STORE_RETRY_MS,
     },
+    webhooks: {
+      allowInsecure: v.WEBHOOK_ALLOW_INSECURE,
+      allowPrivateTargets: v.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      timeoutMs: v.WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: readDurations('WEBHOOK_RETRY_SCHEDULE', v.WEBHOOK_RETRY_SCHEDULE, problems),
+      disableAfterSeconds: v.WEBHOOK_DISABLE_AFTER_SECONDS,
+      secretGraceSeconds: v.WEBHOOK_SECRET_GRACE_SECONDS,
+      deliveryConcurrency: v.WEBHOOK_DELIVERY_CONCURRENCY,
+      endpointConcurrency: v.WEBHOOK_ENDPOINT_CONCURRENCY,
+      dispatchIntervalMs: v.WEBHOOK_DISPATCH_INTERVAL_MS,
+      secretsKey: webhookSecretsKey(v.WEBHOOK_SECRETS_KEY, v.JWT_SECRET),
+    },
     log: { level: v.LOG_LEVEL },
     metrics: { token: v.METRICS_TOKEN, workerPort: v.WORKER_METRICS_PORT },
     health: {
@@ -495,6 +523,37 @@ function readNodeList(name: string, raw: string, problems: string[]): RedisNode[
     nodes.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
   }
   return nodes;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `5s,5m,2h`: a list of durations with units, in milliseconds; at least one, none of them zero. */
+export function readDurations(name: string, raw: string, problems: string[]): number[] {
+  const out: number[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    const match = /^(\d+)(ms|s|m|h|d)$/.exec(entry);
+    const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2]] : 0;
+    if (!match || ms <= 0) {
+      problems.push(
+        `${name}="${raw}" must be a comma-separated list of durations like 5s,5m,2h (bad entry "${entry}")`,
+      );
+      return [1000];
+    }
+    out.push(ms);
+  }
+  return out;
+}
+
+/**
+ * WEBHOOK_SECRETS_KEY hashed to 32 bytes; without it a key derived from JWT_SECRET, or (JWT_SECRET random
+ * per start in development) a fixed development key, so registered endpoints survive a restart.
+ */
+function webhookSecretsKey(explicit: string | undefined, jwtSecret: string | undefined): Buffer {
+  if (explicit !== undefined) {
+    return createHash('sha256').update(explicit).digest();
+  }
+  const base = jwtSecret ?? 'async-order-processor development webhook secrets key';
+  return Buffer.from(hkdfSync('sha256', base, 'aop', 'webhook-secrets', 32));
 }
 
 /** A URL fit for logs and error messages: the password is replaced by `***`. */

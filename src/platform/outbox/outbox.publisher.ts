@@ -7,7 +7,7 @@ import { OutboxBatchJobData, OutboxJobData } from '../queue/job-data';
 import { QueueRegistry } from '../queue/queue.registry';
 import { withTimeout } from '../queue/with-timeout';
 import { DomainEventType } from './domain-events';
-import { OUTBOX_ROUTES, OutboxRoute } from './outbox-routes';
+import { OutboxRoute, routesOf } from './outbox-routes';
 import { OutboxRow } from './outbox.store';
 import { upcast } from './upcasters';
 
@@ -57,15 +57,22 @@ export class OutboxPublisher {
   async publish(rows: OutboxRow[]): Promise<PublishOutcome> {
     const outcome: PublishOutcome = { published: [], unrouted: [], failed: [] };
     const byQueue = new Map<string, PendingJob[]>();
+    const routed: OutboxRow[] = [];
+    const failedIds = new Set<string>();
     for (const row of rows) {
-      const route = OUTBOX_ROUTES[row.eventType as DomainEventType];
-      if (!route) {
+      const routes = routesOf(row.eventType as DomainEventType);
+      if (routes.length === 0) {
         outcome.unrouted.push(row);
         continue;
       }
       try {
-        byQueue.set(route.queue, [...(byQueue.get(route.queue) ?? []), { row, route, data: jobDataOf(row) }]);
+        const data = jobDataOf(row);
+        for (const route of routes) {
+          byQueue.set(route.queue, [...(byQueue.get(route.queue) ?? []), { row, route, data }]);
+        }
+        routed.push(row);
       } catch (error) {
+        failedIds.add(row.id);
         outcome.failed.push({ rows: [row], error: (error as Error).message, brokerDown: false });
       }
     }
@@ -77,16 +84,21 @@ export class OutboxPublisher {
             this.config.outbox.publishTimeoutMs,
             `publishing to ${queue}`,
           );
-          outcome.published.push(...jobs.map((j) => j.row));
         } catch (error) {
+          // An event with several routes is reported failed once; its jobs already enqueued elsewhere
+          // are ignored when it is published again (same job id).
+          const rows = jobs.map((j) => j.row).filter((r) => !failedIds.has(r.id));
+          rows.forEach((r) => failedIds.add(r.id));
           outcome.failed.push({
-            rows: jobs.map((j) => j.row),
+            rows,
             error: (error as Error).message,
             brokerDown: !(await this.brokerAnswers()),
           });
         }
       }),
     );
+    outcome.published.push(...routed.filter((r) => !failedIds.has(r.id)));
+    outcome.failed = outcome.failed.filter((f) => f.rows.length > 0);
     return outcome;
   }
 
