@@ -139,14 +139,14 @@ export async function targetProblem(
   if (isIP(host)) {
     return isForbiddenAddress(host) ? forbiddenMessage(host, host) : undefined;
   }
-  const addresses = await new Promise<LookupAddress[] | Error>((resolve) => {
-    const timer = setTimeout(() => resolve(new Error('timeout')), timeoutMs);
+  const addresses = await new Promise<LookupAddress[] | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), timeoutMs);
     lookup(host, { all: true }, (err, found) => {
       clearTimeout(timer);
-      resolve(err ?? found);
+      resolve(err ? undefined : found);
     });
   });
-  if (addresses instanceof Error) {
+  if (!addresses || addresses.length === 0) {
     return `host ${host} could not be resolved`;
   }
   const bad = addresses.find((a) => isForbiddenAddress(a.address));
