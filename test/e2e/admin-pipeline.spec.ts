@@ -196,6 +196,8 @@ describe('Admin pipeline endpoints', () => {
         'notification-sending',
         'order-processing',
         'payment-processing',
+        'webhook-delivery',
+        'webhook-fan-out',
       ]);
     });
 
