@@ -5,6 +5,7 @@ import { newWebhookSecret } from '../../src/modules/webhooks/webhook-signature';
 import { createProduct } from '../factories/product.factory';
 import { createUserWithToken } from '../factories/user.factory';
 import { eventually } from '../support/eventually';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text';
 import { createIsolatedDatabase, isolatedQueuePrefix } from '../support/isolation';
 import { startTestApp, TestApp } from '../support/test-app';
 import { ReceivedWebhook, WebhookReceiver } from '../support/webhook-receiver';
@@ -382,6 +383,62 @@ describe('Webhooks', () => {
         });
       }
       expect(receiver.for('/rebound')).toHaveLength(0);
+    });
+  });
+
+  describe('an endpoint failing continuously', () => {
+    let failing: TestApp;
+    let failingDb: { url: string; drop: () => Promise<void> };
+
+    beforeAll(async () => {
+      failingDb = await createIsolatedDatabase();
+      failing = await startTestApp({
+        ROLE: 'all',
+        DATABASE_URL: failingDb.url,
+        QUEUE_PREFIX: isolatedQueuePrefix('webhooks-failing'),
+        WEBHOOK_DISPATCH_INTERVAL_MS: '50',
+        WEBHOOK_RETRY_SCHEDULE: '200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms',
+        WEBHOOK_DISABLE_AFTER_SECONDS: '1',
+      });
+    });
+    afterAll(async () => {
+      await failing.close();
+      await failingDb.drop();
+    });
+
+    it('is disabled after WEBHOOK_DISABLE_AFTER_SECONDS, its pending deliveries discarded, and the metric counts it', async () => {
+      const token = (await createUserWithToken(failing, { role: 'admin' })).token;
+      const as = (req: import('supertest').Test) => req.set('authorization', `Bearer ${token}`);
+      receiver.respond = (req) => (req.path === '/failing' ? 503 : 200);
+      const res = await as(failing.http().post('/api/v1/webhooks/endpoints'))
+        .send({ url: `${receiver.url}/failing`, events: ['order.created'] })
+        .expect(201);
+      const id = res.body.id as string;
+      await as(failing.http().post(`/api/v1/webhooks/endpoints/${id}/test`)).expect(202);
+      const disabled = await eventually(
+        async () => {
+          const endpoint = (await as(failing.http().get(`/api/v1/webhooks/endpoints/${id}`)).expect(200))
+            .body;
+          return endpoint.status === 'disabled' && endpoint;
+        },
+        { what: 'the endpoint disabled' },
+      );
+      expect(disabled.disabledReason).toMatch(/^failing since /);
+      const [delivery] = (
+        await as(failing.http().get(`/api/v1/webhooks/endpoints/${id}/deliveries`)).expect(200)
+      ).body.data;
+      expect(delivery).toMatchObject({ status: 'discarded', lastStatusCode: 503 });
+      expect(delivery.attempts).toBeGreaterThanOrEqual(2);
+      const metrics = parsePrometheusText((await failing.http().get('/metrics').expect(200)).text);
+      expect(sampleValue(metrics, 'aop_webhook_endpoints_disabled_total', { reason: 'failing' })).toBe(1);
+      expect(sampleValue(metrics, 'aop_webhook_attempts_total', { outcome: 'http_error' })).toBe(
+        delivery.attempts,
+      );
+      // Enabled again, it starts with a clean record.
+      const enabled = await as(failing.http().patch(`/api/v1/webhooks/endpoints/${id}`))
+        .send({ status: 'enabled' })
+        .expect(200);
+      expect(enabled.body).toMatchObject({ status: 'enabled', failingSince: null, disabledReason: null });
     });
   });
 });
