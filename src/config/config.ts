@@ -174,6 +174,8 @@ export interface WebhooksConfig {
   deliveryConcurrency: number;
   endpointConcurrency: number;
   dispatchIntervalMs: number;
+  /** How long a leased attempt belongs to the job that carries it. */
+  leaseMs: number;
   /** 32 bytes: the AES-256-GCM key of the signing secrets at rest. */
   secretsKey: Buffer;
 }
@@ -222,6 +224,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   if (v.PAYMENT_SUCCESS_RATE + v.PAYMENT_TRANSIENT_FAILURE_RATE > 1) {
     problems.push('PAYMENT_SUCCESS_RATE + PAYMENT_TRANSIENT_FAILURE_RATE must not exceed 1');
+  }
+  if (v.WEBHOOK_LEASE_MS !== undefined && v.WEBHOOK_LEASE_MS <= v.WEBHOOK_TIMEOUT_MS) {
+    problems.push(
+      'WEBHOOK_LEASE_MS must exceed WEBHOOK_TIMEOUT_MS (an attempt must end before its lease does)',
+    );
   }
   if (v.PAYMENT_LATENCY_MIN_MS > v.PAYMENT_LATENCY_MAX_MS) {
     problems.push('PAYMENT_LATENCY_MIN_MS must not exceed PAYMENT_LATENCY_MAX_MS');
@@ -430,6 +437,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       deliveryConcurrency: v.WEBHOOK_DELIVERY_CONCURRENCY,
       endpointConcurrency: v.WEBHOOK_ENDPOINT_CONCURRENCY,
       dispatchIntervalMs: v.WEBHOOK_DISPATCH_INTERVAL_MS,
+      leaseMs: v.WEBHOOK_LEASE_MS ?? v.WEBHOOK_TIMEOUT_MS + 60_000,
       secretsKey: webhookSecretsKey(v.WEBHOOK_SECRETS_KEY, v.JWT_SECRET),
     },
     log: { level: v.LOG_LEVEL },

@@ -848,6 +848,14 @@ export const VARIABLES = {
     description:
       "Attempts in flight to ONE endpoint across all workers: a slow or dead receiver holds at most this many slots, never the others' share.",
   }),
+  WEBHOOK_LEASE_MS: optionalInteger({
+    group: WEBHOOKS,
+    min: 100,
+    max: 3_600_000,
+    defaultText: 'WEBHOOK_TIMEOUT_MS + 60000',
+    description:
+      'How long an attempt handed to a worker is its own: a worker killed mid-attempt delays that delivery by this much, then another worker makes it.',
+  }),
   WEBHOOK_DISPATCH_INTERVAL_MS: integer({
     group: WEBHOOKS,
     default: 1000,

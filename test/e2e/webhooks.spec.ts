@@ -399,6 +399,8 @@ describe('Webhooks', () => {
         WEBHOOK_DISPATCH_INTERVAL_MS: '50',
         WEBHOOK_RETRY_SCHEDULE: '200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms',
         WEBHOOK_DISABLE_AFTER_SECONDS: '1',
+        WEBHOOK_TIMEOUT_MS: '1000',
+        WEBHOOK_LEASE_MS: '1500',
       });
     });
     afterAll(async () => {
@@ -439,6 +441,33 @@ describe('Webhooks', () => {
         .send({ status: 'enabled' })
         .expect(200);
       expect(enabled.body).toMatchObject({ status: 'enabled', failingSince: null, disabledReason: null });
+    });
+
+    it('an attempt whose job was lost (its worker died) is leased again once the lease runs out, and delivered', async () => {
+      const token = (await createUserWithToken(failing, { role: 'admin' })).token;
+      const res = await failing
+        .http()
+        .post('/api/v1/webhooks/endpoints')
+        .set('authorization', `Bearer ${token}`)
+        .send({ url: `${receiver.url}/lost`, events: ['order.created'] })
+        .expect(201);
+      // Leased to a job that no longer exists anywhere: only the lease's end brings it back.
+      const [{ id }] = await failing.dataSource.query<{ id: string }[]>(
+        `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, message_id, body, max_attempts,
+           leased_until, lease_token)
+         VALUES ($1, gen_random_uuid(), 'order.created', 'msg_lost', '{"type":"order.created"}', 3,
+           now() + interval '1 second', gen_random_uuid()) RETURNING id`,
+        [res.body.id],
+      );
+      await eventually(() => receiver.for('/lost').length === 1, { what: 'the lost attempt made again' });
+      verify(res.body.secret as string, receiver.for('/lost')[0]);
+      await eventually(async () => {
+        const [row] = await failing.dataSource.query<{ status: string }[]>(
+          'SELECT status FROM webhook_deliveries WHERE id = $1',
+          [id],
+        );
+        return row.status === 'succeeded';
+      });
     });
   });
 });

@@ -8,8 +8,14 @@ export interface ReceivedWebhook {
   body: string;
 }
 
-/** How the receiver answers one request: a status, or `hold` to keep it open until release(). */
-export type Responder = (request: ReceivedWebhook, seen: ReceivedWebhook[]) => number | 'hold';
+/**
+ * How the receiver answers one request: a status (or a promise of one, to answer late), or `hold` to keep
+ * it open until release().
+ */
+export type Responder = (
+  request: ReceivedWebhook,
+  seen: ReceivedWebhook[],
+) => number | 'hold' | Promise<number>;
 
 /**
  * A real HTTP receiver on 127.0.0.1 for webhook specs: records every request with its exact body and
@@ -71,7 +77,7 @@ export class WebhookReceiver {
     }
     const request = { path: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') };
     this.received.push(request);
-    const answer = this.respond(request, this.received);
+    const answer = await this.respond(request, this.received);
     if (answer === 'hold') {
       this.held.push(res);
       return;

@@ -91,7 +91,7 @@ export class WebhookDeliveryService {
         perEndpoint: this.config.webhooks.endpointConcurrency,
         limit: CLAIM_LIMIT,
         // Long enough to wait in the queue and make the attempt; a lost job's lease runs out after it.
-        leaseSeconds: Math.ceil(this.config.webhooks.timeoutMs / 1000) + 60,
+        leaseSeconds: this.config.webhooks.leaseMs / 1000,
         eventIds,
       });
       if (claimed.length > 0) {
