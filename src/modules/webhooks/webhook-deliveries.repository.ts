@@ -72,6 +72,16 @@ const COLUMNS = `id, endpoint_id AS "endpointId", event_id AS "eventId", event_t
 export class WebhookDeliveriesRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  /** The event types some enabled endpoint subscribes to (a small table: read on every fan-out). */
+  async subscribedTypes(): Promise<Set<string>> {
+    const { rows } = await preparedQuery<{ type: string }>(
+      this.dataSource,
+      `SELECT DISTINCT unnest(events) AS type FROM webhook_endpoints WHERE status = 'enabled'`,
+      [],
+    );
+    return new Set(rows.map((r) => r.type));
+  }
+
   /** The order fields an event body carries (read at fan-out; orders owns the table, we only read it). */
   async orderSnapshots(orderIds: string[]): Promise<Map<string, OrderSnapshot>> {
     const { rows } = await preparedQuery<OrderSnapshot>(

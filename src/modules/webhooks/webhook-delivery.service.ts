@@ -55,7 +55,10 @@ export class WebhookDeliveryService {
 
   /** Idempotent: a re-delivered job inserts nothing new and only re-dispatches what is still due. */
   async fanOut(events: OutboxJobData[]): Promise<number> {
-    const announced = events.flatMap((e) => announcedEventOf(e) ?? []);
+    const candidates = events.flatMap((e) => announcedEventOf(e) ?? []);
+    // Most events interest nobody: no order read, no insert, no dispatch for them.
+    const subscribed = candidates.length > 0 ? await this.deliveries.subscribedTypes() : new Set<string>();
+    const announced = candidates.filter((e) => subscribed.has(e.type));
     if (announced.length === 0) {
       return 0;
     }
@@ -79,7 +82,10 @@ export class WebhookDeliveryService {
       ];
     });
     const created = await this.deliveries.fanOut(rows, this.maxAttempts);
-    await this.dispatch(rows.map((r) => r.eventId));
+    if (created > 0) {
+      // First attempts start now; anything a crash left behind is the periodic dispatcher's.
+      await this.dispatch(rows.map((r) => r.eventId));
+    }
     return created;
   }
 
