@@ -61,12 +61,17 @@ export function queueDefinitions(config: Pick<AppConfig, 'queue' | 'webhooks'>):
       jobOptions: jobs(8),
       worker: worker(q.concurrency.notificationSending, perSecond(q.ratePerSecond.notificationSending)),
     },
-    [QUEUES.webhookFanOut]: { jobOptions: jobs(8), worker: worker(q.concurrency.orderProcessing) },
+    // Both webhook handlers are safe to re-run (idempotent fan-out, leased attempts): a job a killed worker
+    // held is handed on however often that happens, instead of dead-lettering it as STALLED.
+    [QUEUES.webhookFanOut]: {
+      jobOptions: jobs(8),
+      worker: { ...worker(q.concurrency.orderProcessing), maxStalledCount: 10 },
+    },
     // One job is one attempt, already leased in PostgreSQL: the delivery row keeps the retry schedule
     // (docs/webhooks.md), so BullMQ retries only a job that failed to record its outcome.
     [QUEUES.webhookDelivery]: {
       jobOptions: { ...jobs(3), removeOnComplete: { age: HOUR, count: 10_000 } },
-      worker: worker(config.webhooks.deliveryConcurrency),
+      worker: { ...worker(config.webhooks.deliveryConcurrency), maxStalledCount: 10 },
     },
   };
   return (Object.values(QUEUES) as QueueName[]).map((name) => ({
