@@ -469,5 +469,36 @@ describe('Webhooks', () => {
         return row.status === 'succeeded';
       });
     });
+
+    it('a receiver slower than WEBHOOK_TIMEOUT_MS, and a redirect (not followed), are failed attempts retried later', async () => {
+      const token = (await createUserWithToken(failing, { role: 'admin' })).token;
+      const as = (req: import('supertest').Test) => req.set('authorization', `Bearer ${token}`);
+      receiver.respond = (req) => (req.path === '/slowpoke' ? 'hold' : req.path === '/moved' ? 302 : 200);
+      const ids: string[] = [];
+      for (const path of ['/slowpoke', '/moved']) {
+        const res = await as(failing.http().post('/api/v1/webhooks/endpoints'))
+          .send({ url: `${receiver.url}${path}`, events: ['order.created'] })
+          .expect(201);
+        ids.push(res.body.id as string);
+        await as(failing.http().post(`/api/v1/webhooks/endpoints/${res.body.id}/test`)).expect(202);
+      }
+      const firstAttempt = (id: string) =>
+        eventually(async () => {
+          const rows = (
+            await as(failing.http().get(`/api/v1/webhooks/endpoints/${id}/deliveries`)).expect(200)
+          ).body.data as Record<string, unknown>[];
+          return rows.length === 1 && (rows[0].attempts as number) >= 1 && rows[0];
+        });
+      expect(await firstAttempt(ids[0])).toMatchObject({
+        lastStatusCode: null,
+        lastError: 'no answer within 1000 ms',
+      });
+      expect(await firstAttempt(ids[1])).toMatchObject({
+        lastStatusCode: 302,
+        lastError: expect.stringMatching(/^redirect to .*\/redirected not followed$/),
+      });
+      expect(receiver.for('/redirected')).toHaveLength(0);
+      receiver.release();
+    });
   });
 });

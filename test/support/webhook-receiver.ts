@@ -82,6 +82,7 @@ export class WebhookReceiver {
       this.held.push(res);
       return;
     }
-    res.writeHead(answer, { 'content-type': 'text/plain' }).end(`answered ${answer}`);
+    const location = answer >= 300 && answer < 400 ? { location: `${this.url}/redirected` } : {};
+    res.writeHead(answer, { 'content-type': 'text/plain', ...location }).end(`answered ${answer}`);
   }
 }
