@@ -1,4 +1,5 @@
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { WebhookDeliveryService } from '../../src/modules/webhooks/webhook-delivery.service';
 import { WebhookEndpointsRepository } from '../../src/modules/webhooks/webhook-endpoints.repository';
 import { WebhookSecretBox } from '../../src/modules/webhooks/webhook-secret-box';
 import { newWebhookSecret } from '../../src/modules/webhooks/webhook-signature';
@@ -499,6 +500,33 @@ describe('Webhooks', () => {
       });
       expect(receiver.for('/redirected')).toHaveLength(0);
       receiver.release();
+    });
+
+    it('prunes finished deliveries older than the outbox retention, never a pending one', async () => {
+      const [{ id: endpointId }] = await failing.dataSource.query<{ id: string }[]>(
+        `INSERT INTO webhook_endpoints (url, events, secret_ciphertext, status)
+         VALUES ('https://example.com/pruned', '{order.created}', 'sealed', 'disabled') RETURNING id`,
+      );
+      const insert = (status: string, hoursAgo: number) =>
+        failing.dataSource
+          .query<{ id: string }[]>(
+            `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, message_id, body, max_attempts, status,
+               created_at, completed_at)
+             VALUES ($1, gen_random_uuid(), 'order.created', 'msg', '{}', 3, $2, now() - make_interval(hours => $3),
+               CASE WHEN $2 = 'pending' THEN NULL ELSE now() - make_interval(hours => $3) END) RETURNING id`,
+            [endpointId, status, hoursAgo],
+          )
+          .then((rows) => rows[0].id);
+      const retention = failing.config.outbox.retentionHours;
+      const old = [await insert('succeeded', retention + 1), await insert('failed', retention + 1)];
+      const kept = [await insert('succeeded', retention - 1), await insert('pending', retention + 1)];
+      expect(await failing.get(WebhookDeliveryService).pruneFinished(() => false)).toBeGreaterThanOrEqual(2);
+      const left = await failing.dataSource.query<{ id: string }[]>(
+        'SELECT id FROM webhook_deliveries WHERE endpoint_id = $1',
+        [endpointId],
+      );
+      expect(left.map((r) => r.id).sort()).toEqual([...kept].sort());
+      expect(left.map((r) => r.id)).not.toEqual(expect.arrayContaining(old));
     });
   });
 });

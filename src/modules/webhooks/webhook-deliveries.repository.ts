@@ -300,6 +300,22 @@ export class WebhookDeliveriesRepository {
     return { rows: rows.map(({ total: _total, ...row }) => row), total };
   }
 
+  /**
+   * Deletes finished deliveries older than `retentionHours` (the outbox keeps its events as long), up to
+   * `batch` rows; returns how many it deleted.
+   */
+  async pruneFinished(retentionHours: number, batch: number): Promise<number> {
+    const { rowCount } = await preparedQuery(
+      this.dataSource,
+      `DELETE FROM webhook_deliveries WHERE id IN (
+         SELECT id FROM webhook_deliveries
+         WHERE status <> 'pending' AND completed_at < now() - make_interval(hours => $1)
+         LIMIT $2)`,
+      [retentionHours, batch],
+    );
+    return rowCount;
+  }
+
   /** Deliveries waiting for an attempt that is due (the backlog), and the age of the oldest. */
   async backlog(): Promise<{ due: number; oldestDueSeconds: number }> {
     const { rows } = await preparedQuery<{ due: number; oldest: number | null }>(

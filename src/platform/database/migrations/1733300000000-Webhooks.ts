@@ -53,6 +53,9 @@ export class Webhooks1733300000000 implements MigrationInterface {
       `CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'`,
     );
     await q.query(
+      `CREATE INDEX webhook_deliveries_finished_idx ON webhook_deliveries (completed_at) WHERE status <> 'pending'`,
+    );
+    await q.query(
       `CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (endpoint_id, created_at DESC)`,
     );
   }
