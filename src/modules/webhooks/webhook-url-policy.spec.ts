@@ -66,6 +66,9 @@ describe('webhook URL policy', () => {
       expect(await targetProblem(new URL('https://10.0.0.8/'), strict)).toMatch(/private/);
       expect(await targetProblem(new URL('https://[::1]/'), strict)).toMatch(/loopback/);
       expect(await targetProblem(new URL('https://localhost/'), strict)).toMatch(/localhost resolves to/);
+      // Numeric spellings of loopback are normalised by the URL parser before the check.
+      expect(await targetProblem(new URL('https://2130706433/'), strict)).toMatch(/127\.0\.0\.1/);
+      expect(await targetProblem(new URL('https://0x7f.1/'), strict)).toMatch(/127\.0\.0\.1/);
     });
 
     it('accepts a literal public address', async () => {
