@@ -60,7 +60,7 @@ export async function renderOrders(main, params, signal) {
                 class: `count s-${status.toLowerCase()}`,
                 'data-status': status,
               },
-              h('span', null, status),
+              h('span', null, status.replace('_', ' ')),
               h('strong', null, String(byStatus[status] ?? 0)),
             ),
           ),
