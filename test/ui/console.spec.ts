@@ -272,6 +272,19 @@ describe('Operator console in a browser', () => {
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: `${SHOTS}/console-orders-phone.png`, fullPage: true });
+    // The oldest order is the one confirmed live above: it has a whole timeline.
+    await page
+      .getByRole('link', { name: /^Order / })
+      .last()
+      .click();
+    await page.getByRole('heading', { name: 'Saga timeline' }).waitFor();
+    await page.locator('.timeline .step').first().waitFor();
+    const orderOverflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    );
+    expect(orderOverflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: `${SHOTS}/console-order-phone.png`, fullPage: true });
+    await page.goto(`${sut.url}/console/#/orders`);
 
     // Tab from the top of a fresh page: the skip link, then the sections, each reachable without a mouse.
     await page.reload();

@@ -5,6 +5,8 @@ import { badge, confirmAction, dateTime, field, fill, h, money, notify, table } 
 
 const CANCELLABLE = ['PENDING', 'PROCESSING', 'PAYMENT_PENDING', 'CONFIRMED'];
 const REFUNDABLE = ['CONFIRMED', 'SHIPPED', 'DELIVERED'];
+const SAGA_FINISHED = ['COMPLETED', 'COMPENSATED'];
+const SAGA_EVERY_MS = 2000;
 
 /** @param {HTMLElement} main @param {string} id @param {AbortSignal} signal */
 export async function renderOrder(main, id, signal) {
@@ -77,6 +79,7 @@ export async function renderOrder(main, id, signal) {
       ),
     );
 
+  let sagaStatus = 'RUNNING';
   const reloadDetails = async () => {
     const [fresh, timeline, pays, notes] = await Promise.all([
       api(`/orders/${id}`),
@@ -88,6 +91,7 @@ export async function renderOrder(main, id, signal) {
     renderSummary();
     renderActions(actions, state, reloadDetails);
     renderSaga(saga, timeline);
+    sagaStatus = timeline.status;
     renderPayments(payments, pays);
     renderNotifications(notifications, notes);
   };
@@ -97,6 +101,21 @@ export async function renderOrder(main, id, signal) {
   changes.push(...(await api(`/orders/${id}/history`)));
   renderHistory();
   await reloadDetails();
+
+  // Steps run between status changes too (reserve, retries, compensations): while the saga is unfinished its
+  // timeline is re-read every 2 s.
+  const sagaTimer = setInterval(() => {
+    if (SAGA_FINISHED.includes(sagaStatus)) {
+      return;
+    }
+    void api(`/orders/${id}/saga`)
+      .then((timeline) => {
+        sagaStatus = timeline.status;
+        renderSaga(saga, timeline);
+      })
+      .catch(() => undefined);
+  }, SAGA_EVERY_MS);
+  signal.addEventListener('abort', () => clearInterval(sagaTimer));
 
   // Live: every status change arrives over the order's event stream; the rest is re-read when one does.
   let pending = 0;
