@@ -171,7 +171,11 @@ describe('Operator console in a browser', () => {
     const detail = (await error.textContent()) ?? '';
     expect(detail).not.toMatch(/\bat \w+ \(|Error:/);
 
-    // Cancelling asks first; dismissing the dialog does nothing.
+    // Cancelling asks first; dismissing the dialog (Escape, or its Cancel button) does nothing.
+    await page.getByRole('button', { name: 'Cancel order' }).click();
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
     await page.getByRole('button', { name: 'Cancel order' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel', exact: true }).click();
     expect(await statusOf(orderId)).toBe('CONFIRMED');
