@@ -82,6 +82,7 @@ async function renderDeadLetters(section, params) {
         ['OPEN', 'OPEN'],
         ['REPLAYED', 'REPLAYED'],
         ['DISCARDED', 'DISCARDED'],
+        ['RESOLVED', 'RESOLVED'],
         ['', 'Any'],
       ],
       status,
