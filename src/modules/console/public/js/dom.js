@@ -28,6 +28,15 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/**
+ * An <input> typed as one (its `value` is there for the type checker).
+ * @param {Record<string, unknown>} attrs
+ * @returns {HTMLInputElement}
+ */
+export function input(attrs) {
+  return /** @type {HTMLInputElement} */ (h('input', attrs));
+}
+
 /** @param {Element} el @param {unknown[]} children */
 function append(el, children) {
   for (const child of children.flat(Infinity)) {
@@ -156,6 +165,7 @@ export function confirmAction({ title, text, confirm, fields = [] }) {
           resolve(undefined);
           return;
         }
+        /** @type {Record<string, string>} */
         const values = {};
         for (const [key, value] of new FormData(form).entries()) {
           values[key] = String(value);

@@ -1,6 +1,6 @@
 // The console's shell: session, navigation and the hash router (#/orders, #/orders/<id>, #/attention, ...).
 import { currentUser, login, logout, refresh } from './api.js';
-import { field, fill, h, notify } from './dom.js';
+import { field, fill, h, input, notify } from './dom.js';
 import { renderAttention } from './pages/attention.js';
 import { renderHealth } from './pages/health.js';
 import { renderOrder } from './pages/order.js';
@@ -25,8 +25,8 @@ function showLogin(message) {
   nav.hidden = true;
   fill(who);
   document.title = 'Sign in · Order console';
-  const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
-  const password = h('input', {
+  const email = input({ type: 'email', name: 'email', autocomplete: 'username', required: true });
+  const password = input({
     type: 'password',
     name: 'password',
     autocomplete: 'current-password',

@@ -1,6 +1,6 @@
 // Stock: low-stock items first (or everything), and replenishment with confirmation.
 import { ApiError, api } from '../api.js';
-import { badge, confirmAction, dateTime, field, fill, h, notify, table } from '../dom.js';
+import { badge, confirmAction, dateTime, field, fill, h, input, notify, table } from '../dom.js';
 
 /** @param {HTMLElement} main @param {URLSearchParams} params */
 export async function renderStock(main, params) {
@@ -56,7 +56,7 @@ export async function renderStock(main, params) {
 }
 
 function replenishForm(item, error, reload) {
-  const quantity = h('input', {
+  const quantity = input({
     type: 'number',
     name: 'quantity',
     min: 1,
