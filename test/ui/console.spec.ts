@@ -193,16 +193,17 @@ describe('Operator console in a browser', () => {
     expect(refunds).toEqual([{ status: 'SUCCEEDED' }]);
   });
 
-  it('lists what needs attention and replays a dead letter', async () => {
+  it('lists what needs attention; replays and discards dead letters, replays a parked event', async () => {
     const stuck = await createOrder(sut.dataSource, { status: 'PROCESSING' });
     await sut.dataSource.query(
       `INSERT INTO saga_state (order_id, status, current_step, failure_reason, data)
-       VALUES ($1, 'NEEDS_ATTENTION', 'charge_payment', 'REFUND_FAILED', '{"compensation": {"pending": ["charge_payment"]}}')`,
+       VALUES ($1, 'NEEDS_ATTENTION', 'chargePayment', 'REFUND_FAILED', '{"compensation": {"pending": ["chargePayment"]}}')`,
       [stuck.id],
     );
-    await sut.dataSource.query(
+    const [parked] = await sut.dataSource.query<{ id: string }[]>(
       `INSERT INTO outbox_events (aggregate_type, aggregate_id, event_type, payload, attempts, last_error, parked_at)
-       VALUES ('order', $1, 'OrderCancellationRequested', '{}', 10, 'broker refused the message', now())`,
+       VALUES ('order', $1, 'OrderCancellationRequested', '{}', 10, 'broker refused the message', now())
+       RETURNING id`,
       [stuck.id],
     );
     const [letter] = await sut.dataSource.query<{ id: string }[]>(
@@ -211,11 +212,16 @@ describe('Operator console in a browser', () => {
                'SMTP timed out', 'ATTEMPTS_EXHAUSTED', 5) RETURNING id`,
       [QUEUES.notificationSending, `dl-${randomUUID()}`],
     );
+    const [moot] = await sut.dataSource.query<{ id: string }[]>(
+      `INSERT INTO dead_letters (queue, job_name, job_id, payload, error, failure_reason, attempts)
+       VALUES ($1, 'expire-reservations', $2, '{}', 'lock timeout', 'PERMANENT_FAILURE', 1) RETURNING id`,
+      [QUEUES.inventoryManagement, `dl-${randomUUID()}`],
+    );
 
     await page.goto(`${sut.url}/console/#/attention`);
     await page.getByRole('heading', { name: 'Sagas needing attention (1)' }).waitFor();
     await page.getByRole('heading', { name: 'Parked outbox events (1)' }).waitFor();
-    await page.getByRole('heading', { name: 'Dead letters (1)' }).waitFor();
+    await page.getByRole('heading', { name: 'Dead letters (2)' }).waitFor();
     await page.locator('details.check').first().waitFor();
     await page.screenshot({ path: `${SHOTS}/console-attention.png`, fullPage: true });
 
@@ -228,9 +234,28 @@ describe('Operator console in a browser', () => {
     );
     expect(row.status).toBe('REPLAYED');
 
+    await page.getByRole('button', { name: /^Delete dead letter expire-reservations/ }).click();
+    await page.getByLabel('Why (kept in the audit log)').fill('reservations expire on the next pass anyway');
+    await page.getByRole('dialog').getByRole('button', { name: 'Discard' }).click();
+    await page.getByRole('status').getByText('Discard: done.').waitFor();
+    const [discarded] = await sut.dataSource.query<{ status: string }[]>(
+      'SELECT status FROM dead_letters WHERE id = $1',
+      [moot.id],
+    );
+    expect(discarded.status).toBe('DISCARDED');
+
     await page.getByLabel('State').selectOption('REPLAYED');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.getByRole('cell', { name: 'REPLAYED' }).first().waitFor();
+
+    await page.getByRole('button', { name: /^Replay event OrderCancellationRequested/ }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Replay' }).click();
+    await page.getByRole('heading', { name: 'Parked outbox events (0)' }).waitFor();
+    const [event] = await sut.dataSource.query<{ parked: boolean; replays: number }[]>(
+      'SELECT parked_at IS NOT NULL AS parked, replay_count AS replays FROM outbox_events WHERE id = $1',
+      [parked.id],
+    );
+    expect(event).toEqual({ parked: false, replays: 1 });
   });
 
   it('replenishes a low-stock product', async () => {
