@@ -266,6 +266,36 @@ describe('Webhooks', () => {
       verify(endpoint.secret, request);
     });
 
+    it('never sends unsigned: a secret sealed under another key fails the attempts until it is rotated', async () => {
+      const elsewhere = new WebhookSecretBox(Buffer.alloc(32, 7));
+      const endpoint = await sut
+        .get(WebhookEndpointsRepository)
+        .insert(
+          { url: `${receiver.url}/rekeyed`, description: null, events: ['order.created'] },
+          elsewhere.seal(newWebhookSecret()),
+        );
+      await asAdmin(sut.http().post(`/api/v1/webhooks/endpoints/${endpoint.id}/test`)).expect(202);
+      const [delivery] = await eventually(async () => {
+        const rows = (
+          await asAdmin(sut.http().get(`/api/v1/webhooks/endpoints/${endpoint.id}/deliveries`)).expect(200)
+        ).body.data as Record<string, unknown>[];
+        return rows.length === 1 && (rows[0].attempts as number) >= 1 && rows;
+      });
+      expect(delivery.lastError).toMatch(/cannot be decrypted/);
+      expect(receiver.for('/rekeyed')).toHaveLength(0);
+
+      const rotated = await asAdmin(
+        sut.http().post(`/api/v1/webhooks/endpoints/${endpoint.id}/rotate-secret`),
+      ).expect(200);
+      // A new event (the first one may have run out of retries meanwhile): signed with the new secret only.
+      await asAdmin(sut.http().post(`/api/v1/webhooks/endpoints/${endpoint.id}/test`)).expect(202);
+      const request = await eventually(() => receiver.for('/rekeyed')[0], {
+        what: 'a delivery after the rotation',
+      });
+      expect(request.headers['webhook-signature'].split(' ')).toHaveLength(1);
+      verify(rotated.body.secret as string, request);
+    });
+
     it('410 Gone disables the endpoint at once', async () => {
       const endpoint = await register('/gone', ['order.shipped']);
       receiver.respond = (req) => (req.path === '/gone' ? 410 : 200);

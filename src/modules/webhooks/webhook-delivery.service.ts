@@ -174,10 +174,26 @@ export class WebhookDeliveryService {
   }
 
   private async send(delivery: LeasedDelivery): Promise<AttemptResult> {
-    const secrets = [
-      delivery.sealedSecret,
-      ...(delivery.sealedPreviousSecret ? [delivery.sealedPreviousSecret] : []),
-    ].map((sealed) => this.secrets.open(sealed));
+    let secrets: string[];
+    try {
+      secrets = [this.secrets.open(delivery.sealedSecret)];
+    } catch {
+      // Nothing is sent unsigned: the attempt fails and follows the schedule (an operator rotates the secret).
+      return {
+        outcome: 'unsigned',
+        statusCode: null,
+        responseBody: null,
+        error: 'the signing secret cannot be decrypted (was WEBHOOK_SECRETS_KEY changed?); rotate it',
+        latencyMs: 0,
+      };
+    }
+    if (delivery.sealedPreviousSecret) {
+      try {
+        secrets.push(this.secrets.open(delivery.sealedPreviousSecret));
+      } catch {
+        // A rotation away from an unreadable secret: sign with the new one only.
+      }
+    }
     const timestamp = Math.floor(Date.now() / 1000);
     return this.http.post({
       url: delivery.url,

@@ -7,7 +7,15 @@ import { ForbiddenTargetError, guardedLookup, hostOf, isForbiddenAddress } from 
 /** How much of a receiver's answer is kept on the delivery (enough to see an error message). */
 export const RESPONSE_BODY_LIMIT = 1024;
 
-export type AttemptOutcome = 'success' | 'gone' | 'http_error' | 'timeout' | 'network_error' | 'blocked';
+export type AttemptOutcome =
+  | 'success'
+  | 'gone'
+  | 'http_error'
+  | 'timeout'
+  | 'network_error'
+  | 'blocked'
+  /** Not sent: the secret could not be decrypted. */
+  | 'unsigned';
 
 export interface AttemptResult {
   outcome: AttemptOutcome;

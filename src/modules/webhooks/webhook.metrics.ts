@@ -17,7 +17,7 @@ export class WebhookMetrics {
     const registers = [metrics.registry];
     this.attempts = new Counter({
       name: 'aop_webhook_attempts_total',
-      help: 'Webhook delivery attempts by outcome: success, gone (410), http_error, timeout, network_error, blocked (SSRF)',
+      help: 'Webhook delivery attempts by outcome: success, gone (410), http_error, timeout, network_error, blocked (SSRF), unsigned (secret unreadable)',
       labelNames: ['outcome'],
       registers,
     });
