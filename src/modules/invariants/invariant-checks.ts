@@ -456,6 +456,8 @@ export const INVARIANT_CHECKS: readonly InvariantCheck[] = [
         WHERE e.event_type IN ('OrderCreated', 'OrderStatusChanged')
           AND e.created_at < now() - make_interval(secs => :horizon)
           AND e.created_at > now() - make_interval(hours => :retention)
+          -- A one-time filter: without an enabled endpoint the outbox is not scanned at all.
+          AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE status = 'enabled')
       )
       SELECT a.id AS "eventId", a.type AS "eventType", ep.id AS "endpointId", 'no delivery' AS problem,
              a.created_at AS "since"
