@@ -36,10 +36,17 @@ export const SPAN_ATTRIBUTES = {
 } as const;
 
 let started = false;
-const tracer = trace.getTracer('async-order-processor');
+let tracer = trace.getTracer('async-order-processor');
 
+/** Called once the SDK is registered (tracing.sdk.ts): the helpers start making spans. */
 export function markTracingStarted(): void {
+  tracer = trace.getTracer('async-order-processor');
   started = true;
+}
+
+/** After the SDK shut down (and in tests): the helpers go back to doing nothing. */
+export function markTracingStopped(): void {
+  started = false;
 }
 
 export function tracingStarted(): boolean {

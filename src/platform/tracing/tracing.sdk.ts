@@ -1,4 +1,4 @@
-import { context, trace } from '@opentelemetry/api';
+import { context, propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -19,7 +19,7 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import FastifyOtelInstrumentation from '@fastify/otel';
 import { AppConfig } from '../../config/config';
-import { markTracingStarted } from './trace-context';
+import { markTracingStarted, markTracingStopped } from './trace-context';
 
 /** Requests that would only add noise: scrapes and probes arrive every few seconds. */
 const UNTRACED_PATHS = /^\/(metrics|api\/v1\/health)(\/|\?|$)/;
@@ -63,9 +63,11 @@ export function startTracing(config: Pick<AppConfig, 'tracing' | 'role'>): { shu
   markTracingStarted();
   return {
     shutdown: async () => {
+      markTracingStopped();
       await provider.shutdown();
       trace.disable();
       context.disable();
+      propagation.disable();
     },
   };
 }
