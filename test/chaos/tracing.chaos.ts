@@ -117,6 +117,11 @@ describe('chaos: one trace per order (OpenTelemetry)', () => {
       expect(await settled(orderId)).toBe('CONFIRMED');
       const spans = await traceOf(orderId);
 
+      // The saga timeline names the trace (what the console links to).
+      const timeline = await env.request(api, 'GET', `/api/v1/orders/${orderId}/saga`, {
+        headers: { authorization: `Bearer ${customer.token}` },
+      });
+      expect(timeline.body.traceId).toBe(spans[0].traceId);
       // Every span of the order is in this one trace.
       expect(
         receiver.spans.filter((s) => s.attributes['order.id'] === orderId && s.traceId !== spans[0].traceId),
