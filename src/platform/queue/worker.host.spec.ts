@@ -303,6 +303,15 @@ describe(WorkerHost.name, () => {
       expect(attempts[0].status.code).toBe(2);
     });
 
+    it('leaves a job that carries no trace context untraced (a schedule would be a trace per run)', async () => {
+      sut.workers.start(handlerFor(async () => undefined));
+
+      const job = await sut.queues.get(queue).add('work', { every: 'second' });
+      await eventually(async () => (await job.getState()) === 'completed' || undefined, { what: 'done' });
+
+      expect(tracing.spans()).toEqual([]);
+    });
+
     it('a batch job: each order gets a span in its own trace, linked to the batch span', async () => {
       const [a, b] = [published(), published()];
       const [orderA, orderB] = [randomUUID(), randomUUID()];

@@ -210,15 +210,23 @@ export class WorkerHost {
     if (!members) {
       const orderId = orderIdOf(data);
       const parent = contextOf((data as { traceContext?: TraceCarrier } | null)?.traceContext);
+      if (!parent) {
+        // A job no traced code asked for (the reservation expiry's schedule, every second): a trace of its
+        // own each time would be noise, and nobody searches for it.
+        return run();
+      }
       return inSpan(
         `process ${queue}`,
         {
           kind: SpanKind.CONSUMER,
-          parent: parent ?? ROOT_CONTEXT,
+          parent,
           attributes: orderId ? { ...attributes, [SPAN_ATTRIBUTES.orderId]: orderId } : attributes,
         },
         () => runWithOrderTraces(orderId ? [[orderId, context.active()]] : [], run, jobAttributes),
       );
+    }
+    if (members.every((m) => !m.parent)) {
+      return run();
     }
     const links: Link[] = members.flatMap((m) =>
       m.parent ? [{ context: trace.getSpanContext(m.parent)! }] : [],
