@@ -4,6 +4,7 @@ import { preparedQuery } from '../../platform/database/prepared';
 import { currentContext } from '../../platform/http/request-context';
 import { EVENT_SCHEMA_VERSIONS } from '../../platform/outbox/domain-events';
 import { OUTBOX_CHANNEL } from '../../platform/outbox/outbox.writer';
+import { carrierOf, orderTrace } from '../../platform/tracing/trace-context';
 import { RedisService } from '../../platform/redis/redis.service';
 import {
   allowedSources,
@@ -51,7 +52,7 @@ const STATUS_CHANGED = 'OrderStatusChanged';
  * event exists exactly when the change does (webhooks are born in the outbox); NOTIFY wakes the relay.
  */
 const ANNOUNCE_SQL = `INSERT INTO outbox_events
-           (aggregate_type, aggregate_id, event_type, schema_version, payload, correlation_id)`;
+           (aggregate_type, aggregate_id, event_type, schema_version, payload, correlation_id, trace_context)`;
 
 /** Redis pub/sub channel of one order's status events (used by the SSE streams of every instance). */
 export function orderEventsChannel(redis: RedisService, orderId: string): string {
@@ -115,7 +116,7 @@ export class OrderStatusService {
            SELECT 'order', $1::uuid, '${STATUS_CHANGED}', $11::int,
                   jsonb_build_object('orderId', $1::text, 'from', (SELECT status FROM prev), 'to', $2::text,
                                      'reason', $8::text, 'at', hist.created_at),
-                  $12::text
+                  $12::text, $13::jsonb
            FROM hist WHERE $10::boolean
            RETURNING id
        )
@@ -136,6 +137,8 @@ export class OrderStatusService {
         ANNOUNCED_STATUSES.includes(to),
         EVENT_SCHEMA_VERSIONS[STATUS_CHANGED],
         currentContext()?.correlationId ?? null,
+        // The order's trace, so the webhook fan-out joins it; absent with tracing off.
+        carrierOf(orderTrace(orderId)) ?? null,
       ],
     );
     const row = rows[0];
@@ -227,7 +230,7 @@ export class OrderStatusService {
            SELECT 'order', hist.order_id, '${STATUS_CHANGED}', $10::int,
                   jsonb_build_object('orderId', hist.order_id::text, 'from', prev.status, 'to', $2::text,
                                      'reason', $8::text, 'at', hist.created_at),
-                  $11::text
+                  $11::text, NULL
            FROM hist JOIN prev ON prev.id = hist.order_id WHERE $9::boolean ORDER BY hist.order_id
            RETURNING id
        ), notified AS (

@@ -38,6 +38,7 @@ describe(OutboxPublisher.name, () => {
       createdAt: new Date(),
       attempts: 0,
       replayCount: 0,
+      traceContext: null,
     };
   };
   const jobOn = (queue: string, id: string) => pipeline.queues.get(queue).getJob(id);
