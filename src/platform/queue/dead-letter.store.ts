@@ -124,6 +124,25 @@ export class DeadLetterStore {
     await tx.query(`UPDATE dead_letters SET status = 'DISCARDED', updated_at = now() WHERE id = $1`, [id]);
   }
 
+  /**
+   * Deletes up to `limit` letters that were settled (replayed, discarded or resolved) and untouched for
+   * the retention; OPEN ones are never deleted. A letter that fails again is reopened, so it stays.
+   */
+  async pruneSettled(olderThanSeconds: number, limit: number): Promise<number> {
+    const [{ count }] = await this.dataSource.query<{ count: number }[]>(
+      `WITH gone AS (
+         DELETE FROM dead_letters WHERE id IN (
+           SELECT id FROM dead_letters
+           WHERE status IN ('REPLAYED', 'DISCARDED', 'RESOLVED')
+             AND updated_at < now() - make_interval(secs => $1)
+           ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*)::int AS count FROM gone`,
+      [olderThanSeconds, limit],
+    );
+    return count;
+  }
+
   async countOpenByQueue(): Promise<Map<string, number>> {
     const rows = await this.dataSource.query<{ queue: string; count: string }[]>(
       `SELECT queue, count(*) AS count FROM dead_letters WHERE status = 'OPEN' GROUP BY queue`,
