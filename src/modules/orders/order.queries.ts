@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { ReadReplicas } from '../../platform/database/read-replicas';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { NotFoundError } from '../../platform/http/domain-error';
-import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
+import { keysetPage } from '../../platform/database/keyset-page';
+import { Page, PageRequest } from '../../platform/http/pagination';
 import { OrderStatus } from './order-status';
 import { OrderLine } from './order-line';
 
@@ -46,9 +47,10 @@ export class OrderQueries {
     private readonly replicas: ReadReplicas,
   ) {}
 
+  /** Newest first; `cursor` pages by keyset (platform/database/keyset-page.ts), `page` by offset. */
   async list(
     viewer: AuthenticatedUser,
-    filter: { status?: OrderStatus; page: number; limit: number },
+    filter: { status?: OrderStatus } & PageRequest,
   ): Promise<Page<OrderSummary>> {
     const params: unknown[] = [];
     const where: string[] = [];
@@ -60,31 +62,18 @@ export class OrderQueries {
       params.push(filter.status);
       where.push(`o.status = $${params.length}`);
     }
-    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    params.push(filter.limit, offsetOf(filter.page, filter.limit));
     // A list tolerates staleness (a replica within DATABASE_REPLICA_MAX_LAG_MS); get/status read the primary.
     const db = await this.replicas.reader();
-    const rows = await db.query<(OrderSummary & { total: number })[]>(
-      `SELECT ${SUMMARY_COLUMNS}, count(*) OVER ()::int AS total
-       FROM orders o ${whereSql}
-       ORDER BY o.created_at DESC, o.id DESC
-       LIMIT $${params.length - 1} OFFSET $${params.length}`,
-      params,
-    );
-    let total = rows[0]?.total;
-    if (total === undefined) {
-      // The page is past the end: count separately so the meta still tells the truth.
-      const [{ n }] = await db.query<{ n: number }[]>(
-        `SELECT count(*)::int AS n FROM orders o ${whereSql}`,
-        params.slice(0, -2),
-      );
-      total = n;
-    }
-    return pageOf(
-      rows.map(({ total: _total, ...order }) => order),
-      filter.page,
-      filter.limit,
-      total,
+    return keysetPage<OrderSummary>(
+      db,
+      {
+        select: SUMMARY_COLUMNS,
+        from: 'orders o',
+        where,
+        params,
+        keyset: { createdAt: 'o.created_at', id: 'o.id', createdAtOrder: 'DESC', idOrder: 'DESC' },
+      },
+      filter,
     );
   }
 

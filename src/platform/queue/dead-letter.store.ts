@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { keysetPage } from '../database/keyset-page';
+import { Page } from '../http/pagination';
 import { FailureReason } from './job-errors';
 
 export const DEAD_LETTER_STATUSES = ['OPEN', 'REPLAYED', 'DISCARDED'] as const;
@@ -30,6 +32,7 @@ export interface DeadLetterFilter {
   status?: DeadLetterStatus;
   page: number;
   limit: number;
+  cursor?: string;
 }
 
 const COLUMNS = `id, queue, job_name AS "jobName", job_id AS "jobId", payload, error,
@@ -70,7 +73,8 @@ export class DeadLetterStore {
     );
   }
 
-  async list(filter: DeadLetterFilter): Promise<{ rows: DeadLetter[]; total: number }> {
+  /** Newest first; `cursor` pages by keyset, `page` by offset (platform/database/keyset-page.ts). */
+  async list(filter: DeadLetterFilter): Promise<Page<DeadLetter>> {
     const conditions: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, value: unknown): void => {
@@ -86,17 +90,17 @@ export class DeadLetterStore {
     if (filter.status) {
       add('status = ?', filter.status);
     }
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    const [{ total }] = await this.dataSource.query<{ total: string }[]>(
-      `SELECT count(*) AS total FROM dead_letters ${where}`,
-      params,
+    return keysetPage<DeadLetter>(
+      this.dataSource,
+      {
+        select: COLUMNS,
+        from: 'dead_letters',
+        where: conditions,
+        params,
+        keyset: { createdAt: 'created_at', id: 'id', createdAtOrder: 'DESC', idOrder: 'ASC' },
+      },
+      filter,
     );
-    const rows = await this.dataSource.query<DeadLetter[]>(
-      `SELECT ${COLUMNS} FROM dead_letters ${where}
-       ORDER BY created_at DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-      [...params, filter.limit, (filter.page - 1) * filter.limit],
-    );
-    return { rows, total: Number(total) };
   }
 
   async find(

@@ -1,9 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import { PaginationQueryDto } from '../../../platform/http/pagination';
+import { KeysetPaginationQueryDto } from '../../../platform/http/pagination';
 import { ORDER_STATUSES, OrderStatus } from '../order-status';
 
-export class ListOrdersQuery extends PaginationQueryDto {
+export class ListOrdersQuery extends KeysetPaginationQueryDto {
   @ApiPropertyOptional({ enum: ORDER_STATUSES })
   @IsOptional()
   @IsIn(ORDER_STATUSES)
