@@ -4,6 +4,7 @@ import { OutboxReplayAndDeadLetterKeys1732300300000 } from './migrations/1732300
 import { UserTokenVersion1732300400000 } from './migrations/1732300400000-UserTokenVersion';
 import { MockGatewayLedger1733000000000 } from './migrations/1733000000000-MockGatewayLedger';
 import { RetentionIndexes1733200000000 } from './migrations/1733200000000-RetentionIndexes';
+import { HotTableAutovacuum1733200100000 } from './migrations/1733200100000-HotTableAutovacuum';
 
 /** Every migration, oldest first. `npm run db:migration:create -- Name` adds a file to migrations/. */
 export const MIGRATIONS: (new () => MigrationInterface)[] = [
@@ -12,4 +13,5 @@ export const MIGRATIONS: (new () => MigrationInterface)[] = [
   UserTokenVersion1732300400000,
   MockGatewayLedger1733000000000,
   RetentionIndexes1733200000000,
+  HotTableAutovacuum1733200100000,
 ];
