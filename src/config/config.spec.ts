@@ -323,6 +323,7 @@ describe(loadConfig.name, () => {
       expect(loadConfig({}).retention).toEqual({
         pruneIntervalMs: 60_000,
         batchSize: 1000,
+        idempotencyKeyTtlSeconds: 86_400,
         idempotencySeconds: 86_400,
         inboxSeconds: 14 * 86_400,
         refreshTokenSeconds: 30 * 86_400,

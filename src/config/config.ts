@@ -149,6 +149,7 @@ export interface AppConfig {
   retention: {
     pruneIntervalMs: number;
     batchSize: number;
+    idempotencyKeyTtlSeconds: number;
     idempotencySeconds: number;
     inboxSeconds: number;
     refreshTokenSeconds: number;
@@ -418,6 +419,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retention: {
       pruneIntervalMs: v.RETENTION_PRUNE_INTERVAL_MS,
       batchSize: v.RETENTION_PRUNE_BATCH_SIZE,
+      idempotencyKeyTtlSeconds: v.IDEMPOTENCY_KEY_TTL_SECONDS,
       idempotencySeconds: v.IDEMPOTENCY_RETENTION_SECONDS,
       inboxSeconds: v.INBOX_RETENTION_SECONDS,
       refreshTokenSeconds: v.REFRESH_TOKEN_RETENTION_SECONDS,

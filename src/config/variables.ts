@@ -807,6 +807,14 @@ export const VARIABLES = {
     description:
       'Rows per delete statement. Small batches keep each lock short and each statement an index range scan; a pass repeats them until the rule has nothing left (at most 100 per rule).',
   }),
+  IDEMPOTENCY_KEY_TTL_SECONDS: integer({
+    group: RETENTION,
+    default: 86_400,
+    min: 1,
+    max: 3650 * 86_400,
+    description:
+      'How long an `Idempotency-Key` replays its stored answer (24 h, as Stripe). The order itself keeps the key for good: a retry after the record is deleted is refused (422 `IDEMPOTENCY_KEY_REUSED`), never a second order.',
+  }),
   IDEMPOTENCY_RETENTION_SECONDS: integer({
     group: RETENTION,
     default: 86_400,

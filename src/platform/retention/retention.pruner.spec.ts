@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createCustomer, createOrder } from '../../../test/factories/order.factory';
 import { createProduct } from '../../../test/factories/product.factory';
+import { createUserWithToken } from '../../../test/factories/user.factory';
 import { parsePrometheusText, sampleValue } from '../../../test/support/prometheus-text';
 import { startTestApp, TestApp } from '../../../test/support/test-app';
 import { MetricsService } from '../metrics/metrics.service';
@@ -28,6 +29,42 @@ describe(RetentionPruner.name, () => {
 
   const ids = async (sql: string, params: unknown[]): Promise<string[]> =>
     (await db.query<{ id: string }[]>(sql, params)).map((r) => r.id).sort();
+
+  describe('an idempotency key whose record was pruned', () => {
+    it('never makes a second order: the order keeps the key, a late retry is refused', async () => {
+      const { user, token } = await createUserWithToken(app);
+      const product = await createProduct(db, { stock: 10 });
+      const key = randomUUID();
+      const place = () =>
+        app
+          .http()
+          .post('/api/v1/orders')
+          .set('authorization', `Bearer ${token}`)
+          .set('idempotency-key', key)
+          .send({ items: [{ productId: product.id, quantity: 1 }] });
+      expect((await place()).status).toBe(202);
+      await db.query(
+        `UPDATE idempotency_records SET expires_at = now() - interval '3 days' WHERE user_id = $1 AND key = $2`,
+        [user.id, key],
+      );
+      await sut.pruneNow();
+      const [{ records }] = await db.query<{ records: number }[]>(
+        `SELECT count(*)::int AS records FROM idempotency_records WHERE user_id = $1 AND key = $2`,
+        [user.id, key],
+      );
+      expect(records).toBe(0);
+
+      const late = await place();
+
+      expect(late.status).toBe(422);
+      expect(late.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      const [{ orders }] = await db.query<{ orders: number }[]>(
+        `SELECT count(*)::int AS orders FROM orders WHERE user_id = $1 AND idempotency_key = $2`,
+        [user.id, key],
+      );
+      expect(orders).toBe(1);
+    });
+  });
 
   describe('a pass over backdated rows', () => {
     const made: Record<string, Record<string, string>> = {};
