@@ -97,6 +97,12 @@ async function main(): Promise<void> {
     const [statuses] = await db.query<{ s: Record<string, number> }[]>(
       `SELECT jsonb_object_agg(status, n) AS s FROM (SELECT status, count(*)::int AS n FROM orders GROUP BY status) x`,
     );
+    // What compaction takes away after 90 days: the saga timeline and the notification body, per order.
+    const [compactable] = await db.query<{ timeline: number; body: number }[]>(
+      `SELECT (SELECT coalesce(sum(pg_column_size(step_history)), 0) FROM saga_state)::float8 / $1 AS timeline,
+              (SELECT coalesce(sum(pg_column_size(body)), 0) FROM notifications)::float8 / $1 AS body`,
+      [orders],
+    );
     const after = await sizes();
     const rows = [...after.values()]
       .map((a) => {
@@ -109,7 +115,9 @@ async function main(): Promise<void> {
       })
       .filter((r) => r.rowsPerOrder > 0 || r.bytesPerOrder > 0)
       .sort((x, y) => y.bytesPerOrder - x.bytesPerOrder);
-    console.log(JSON.stringify({ orders, statuses: statuses.s, rows }, null, 2));
+    console.log(
+      JSON.stringify({ orders, statuses: statuses.s, compactableBytesPerOrder: compactable, rows }, null, 2),
+    );
     console.log('| table | rows per order | bytes per order |\n| --- | ---: | ---: |');
     for (const r of rows) {
       console.log(`| ${r.table} | ${r.rowsPerOrder.toFixed(2)} | ${Math.round(r.bytesPerOrder)} |`);
