@@ -6,7 +6,8 @@ import { createUserWithToken } from '../../../test/factories/user.factory';
 import { parsePrometheusText, sampleValue } from '../../../test/support/prometheus-text';
 import { startTestApp, TestApp } from '../../../test/support/test-app';
 import { MetricsService } from '../metrics/metrics.service';
-import { RetentionPruner } from './retention.pruner';
+import { MAX_BATCHES_PER_RULE, RetentionPruner } from './retention.pruner';
+import { RetentionRegistry } from './retention.registry';
 
 const DAY = 86_400;
 
@@ -274,6 +275,35 @@ describe(RetentionPruner.name, () => {
         expect(sampleValue(samples, 'aop_pruned_rows_total', { table })).toBeGreaterThanOrEqual(1);
       }
       expect(sampleValue(samples, 'aop_table_bytes', { table: 'orders' })).toBeGreaterThan(0);
+    });
+  });
+
+  // Last: the rules registered here stay in the application's registry.
+  describe('batching and failures', () => {
+    it('runs a rule batch after batch up to the cap, and a failing rule stops neither the others nor the pass', async () => {
+      const batches: number[] = [];
+      const registry = app.get(RetentionRegistry);
+      registry.register({
+        table: 'spec_failing',
+        pruneBatch: () => Promise.reject(new Error('boom')),
+      });
+      registry.register({
+        table: 'spec_endless',
+        pruneBatch: (limit) => {
+          batches.push(limit);
+          return Promise.resolve(limit);
+        },
+      });
+
+      await expect(sut.pruneNow()).rejects.toThrow('boom');
+
+      // Batch size 1 (RETENTION_PRUNE_BATCH_SIZE) and always a full batch: the pass stops at the cap.
+      expect(batches).toEqual(Array(MAX_BATCHES_PER_RULE).fill(1));
+      const samples = parsePrometheusText(await app.get(MetricsService).registry.metrics());
+      expect(sampleValue(samples, 'aop_pruned_rows_total', { table: 'spec_endless' })).toBe(
+        MAX_BATCHES_PER_RULE,
+      );
+      expect(sampleValue(samples, 'aop_pruned_rows_total', { table: 'spec_failing' })).toBe(0);
     });
   });
 });
