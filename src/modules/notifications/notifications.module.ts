@@ -1,4 +1,5 @@
 import { Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { OrderNotificationsController } from './order-notifications.controller';
 import { AppConfig } from '../../config/config';
 import { APP_CONFIG, InjectConfig } from '../../config/config.module';
 import { randomSource } from '../../platform/random';
@@ -24,7 +25,7 @@ function simulationOf(config: AppConfig, salt: number) {
 }
 
 @Module({
-  controllers: [NotificationPreferencesController],
+  controllers: [NotificationPreferencesController, OrderNotificationsController],
   providers: [
     {
       provide: EmailNotificationProvider,

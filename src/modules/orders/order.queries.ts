@@ -4,8 +4,8 @@ import { ReadReplicas } from '../../platform/database/read-replicas';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { NotFoundError } from '../../platform/http/domain-error';
 import { keysetPage } from '../../platform/database/keyset-page';
-import { Page, PageRequest } from '../../platform/http/pagination';
-import { OrderStatus } from './order-status';
+import { Page } from '../../platform/http/pagination';
+import { ORDER_STATUSES, OrderStatus } from './order-status';
 import { OrderLine } from './order-line';
 
 export interface OrderSummary {
@@ -19,6 +19,32 @@ export interface OrderSummary {
   trackingNumber: string | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A row of the list: the summary and who placed it. */
+export interface OrderListItem extends OrderSummary {
+  customerEmail: string;
+}
+
+export interface OrderListFilter {
+  status?: OrderStatus;
+  id?: string;
+  email?: string;
+  from?: string;
+  to?: string;
+  minAmount?: string;
+  maxAmount?: string;
+  page: number;
+  limit: number;
+  cursor?: string;
+}
+
+export interface StatusChangeRecord {
+  id: string;
+  from: OrderStatus | null;
+  status: OrderStatus;
+  reason: string | null;
+  at: Date;
 }
 
 export interface OrderDetail extends OrderSummary {
@@ -48,32 +74,77 @@ export class OrderQueries {
   ) {}
 
   /** Newest first; `cursor` pages by keyset (platform/database/keyset-page.ts), `page` by offset. */
-  async list(
-    viewer: AuthenticatedUser,
-    filter: { status?: OrderStatus } & PageRequest,
-  ): Promise<Page<OrderSummary>> {
+  async list(viewer: AuthenticatedUser, filter: OrderListFilter): Promise<Page<OrderListItem>> {
     const params: unknown[] = [];
     const where: string[] = [];
+    const add = (sql: string, value: unknown): void => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
     if (viewer.role !== 'admin') {
-      params.push(viewer.id);
-      where.push(`o.user_id = $${params.length}`);
+      add('o.user_id = ?', viewer.id);
     }
     if (filter.status) {
-      params.push(filter.status);
-      where.push(`o.status = $${params.length}`);
+      add('o.status = ?', filter.status);
+    }
+    if (filter.id) {
+      add('o.id = ?', filter.id);
+    }
+    if (filter.email) {
+      add(`u.email ILIKE '%' || ? || '%'`, escapeLike(filter.email.trim().toLowerCase()));
+    }
+    if (filter.from) {
+      add('o.created_at >= ?', filter.from);
+    }
+    if (filter.to) {
+      add('o.created_at < ?', filter.to);
+    }
+    if (filter.minAmount) {
+      add('o.total_amount >= ?::numeric', filter.minAmount);
+    }
+    if (filter.maxAmount) {
+      add('o.total_amount <= ?::numeric', filter.maxAmount);
     }
     // A list tolerates staleness (a replica within DATABASE_REPLICA_MAX_LAG_MS); get/status read the primary.
     const db = await this.replicas.reader();
-    return keysetPage<OrderSummary>(
+    return keysetPage<OrderListItem>(
       db,
       {
-        select: SUMMARY_COLUMNS,
-        from: 'orders o',
+        select: `${SUMMARY_COLUMNS}, u.email AS "customerEmail"`,
+        from: 'orders o JOIN users u ON u.id = o.user_id',
+        // The customer's email is only shown: the count joins users only to filter by it.
+        countFrom: filter.email ? undefined : 'orders o',
         where,
         params,
         keyset: { createdAt: 'o.created_at', id: 'o.id', createdAtOrder: 'DESC', idOrder: 'DESC' },
       },
       filter,
+    );
+  }
+
+  /** How many orders are in each status (every status listed, zeros included): the console's live counts. */
+  async countByStatus(): Promise<Record<OrderStatus, number>> {
+    const db = await this.replicas.reader();
+    const rows = await db.query<{ status: OrderStatus; n: number }[]>(
+      'SELECT status, count(*)::int AS n FROM orders GROUP BY status',
+    );
+    const counts = Object.fromEntries(ORDER_STATUSES.map((status) => [status, 0])) as Record<
+      OrderStatus,
+      number
+    >;
+    for (const row of rows) {
+      counts[row.status] = row.n;
+    }
+    return counts;
+  }
+
+  /** The order's status changes, oldest first (the same rows the events stream replays). */
+  async history(viewer: AuthenticatedUser, orderId: string): Promise<StatusChangeRecord[]> {
+    await this.assertVisible(viewer, orderId);
+    return this.dataSource.query<StatusChangeRecord[]>(
+      `SELECT id::text AS id, from_status AS "from", to_status AS status, reason, created_at AS at
+       FROM order_status_history WHERE order_id = $1 ORDER BY id`,
+      [orderId],
     );
   }
 
@@ -117,4 +188,9 @@ export class OrderNotFoundError extends NotFoundError {
   constructor(orderId: string) {
     super(`Order ${orderId} was not found.`);
   }
+}
+
+/** A search term taken literally: `%`, `_` and the backslash match themselves in ILIKE. */
+function escapeLike(term: string): string {
+  return term.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

@@ -3,6 +3,7 @@ import { InitialSchema1732300000000 } from './migrations/1732300000000-InitialSc
 import { OutboxReplayAndDeadLetterKeys1732300300000 } from './migrations/1732300300000-OutboxReplayAndDeadLetterKeys';
 import { UserTokenVersion1732300400000 } from './migrations/1732300400000-UserTokenVersion';
 import { MockGatewayLedger1733000000000 } from './migrations/1733000000000-MockGatewayLedger';
+import { DeadLetterResolved1733100000000 } from './migrations/1733100000000-DeadLetterResolved';
 import { RetentionIndexes1733200000000 } from './migrations/1733200000000-RetentionIndexes';
 import { HotTableAutovacuum1733200100000 } from './migrations/1733200100000-HotTableAutovacuum';
 
@@ -12,6 +13,7 @@ export const MIGRATIONS: (new () => MigrationInterface)[] = [
   OutboxReplayAndDeadLetterKeys1732300300000,
   UserTokenVersion1732300400000,
   MockGatewayLedger1733000000000,
+  DeadLetterResolved1733100000000,
   RetentionIndexes1733200000000,
   HotTableAutovacuum1733200100000,
 ];
