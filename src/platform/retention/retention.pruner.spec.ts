@@ -134,6 +134,8 @@ describe(RetentionPruner.name, () => {
       made.dead_letters = {
         discarded31d: await letter('DISCARDED', 31 * DAY),
         replayed31d: await letter('REPLAYED', 31 * DAY),
+        resolved31d: await letter('RESOLVED', 31 * DAY),
+        resolved29d: await letter('RESOLVED', 29 * DAY),
         discarded29d: await letter('DISCARDED', 29 * DAY),
         open400d: await letter('OPEN', 400 * DAY),
       };
@@ -221,7 +223,7 @@ describe(RetentionPruner.name, () => {
     it('deletes settled dead letters after 30 days; an open one stays however old', async () => {
       const d = made.dead_letters;
       const left = await ids(`SELECT id FROM dead_letters WHERE id = ANY($1)`, [Object.values(d)]);
-      expect(left).toEqual([d.discarded29d, d.open400d].sort());
+      expect(left).toEqual([d.discarded29d, d.resolved29d, d.open400d].sort());
     });
 
     it('drops notification bodies after 90 days, keeps every record and a queued body', async () => {
@@ -268,7 +270,10 @@ describe(RetentionPruner.name, () => {
 
     it('counts pruned rows per table and samples table sizes', async () => {
       const samples = parsePrometheusText(await app.get(MetricsService).registry.metrics());
-      for (const table of ['refresh_tokens', 'dead_letters', 'saga_state']) {
+      expect(sampleValue(samples, 'aop_pruned_rows_total', { table: 'dead_letters' })).toBeGreaterThanOrEqual(
+        3,
+      );
+      for (const table of ['refresh_tokens', 'saga_state']) {
         expect(sampleValue(samples, 'aop_pruned_rows_total', { table })).toBeGreaterThanOrEqual(2);
       }
       for (const table of ['idempotency_records', 'processed_messages', 'notifications']) {
