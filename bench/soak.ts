@@ -94,6 +94,13 @@ export async function runSoak(
         SOAK_PRUNED.map((t) => `${t} ${window.tables[t]?.rows}`).join(', '),
     );
   }
+  // Whether PostgreSQL's autovacuum ran at all (it is off on these machines), beside the harness's own VACUUMs.
+  const vacuums = await deps.db.query<{ table: string; auto: number; manual: number }>(
+    `SELECT relname AS table, autovacuum_count::int AS auto, vacuum_count::int AS manual
+     FROM pg_stat_user_tables WHERE relname = ANY($1) ORDER BY relname`,
+    [tables],
+  );
+  const autovacuumRuns = vacuums.reduce((sum, v) => sum + v.auto, 0);
   const span = Math.max(1, Math.min(5, Math.floor(windows.length / 2)));
   const mean = (values: (number | null)[]): number => {
     const known = values.filter((v): v is number => v !== null);
@@ -118,7 +125,15 @@ export async function runSoak(
       tables.map((t) => [t, [third?.tables[t]?.bytes ?? 0, last?.tables[t]?.bytes ?? 0] as [number, number]]),
     ),
     notes: [
-      'soak: retentions shortened (SOAK_ENV in bench/soak.ts); VACUUM run by the harness after every minute (autovacuum is off on this machine)',
+      'soak: retentions shortened (SOAK_ENV in bench/soak.ts); VACUUM run by the harness after every minute',
+      `soak: autovacuum ran ${autovacuumRuns} times on the sampled tables (${
+        autovacuumRuns === 0
+          ? 'autovacuum is off on this server'
+          : vacuums
+              .filter((v) => v.auto > 0)
+              .map((v) => `${v.table} ${v.auto}`)
+              .join(', ')
+      })`,
       'soak: the inbox (processed_messages) cannot be shortened below the 7-day redelivery horizon, so it grows for the whole soak',
     ],
   };

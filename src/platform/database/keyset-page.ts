@@ -38,7 +38,7 @@ interface CursorKey {
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The opaque cursor: base64url JSON of the last row's key, its timestamp in PostgreSQL's full precision. */
+/** The opaque cursor: base64url JSON of the last row's key, its timestamp in UTC to the microsecond. */
 export function encodeCursor(key: CursorKey): string {
   return Buffer.from(JSON.stringify([key.at, key.id])).toString('base64url');
 }
@@ -102,7 +102,7 @@ export async function keysetPage<T extends object>(
   }
   const [rows, count] = await Promise.all([
     db.query<(T & { __keyAt: string; __keyId: string })[]>(
-      `SELECT ${list.select}, ${createdAt}::text AS "__keyAt", ${id}::text AS "__keyId"
+      `SELECT ${list.select}, ${keyText(createdAt)} AS "__keyAt", ${id}::text AS "__keyId"
        FROM ${list.from} ${whereSql} ORDER BY ${orderBy} ${paging}`,
       params,
     ),
@@ -123,6 +123,11 @@ export async function keysetPage<T extends object>(
       ...(count.estimate ? { totalIsEstimate: true } : {}),
     },
   };
+}
+
+/** The key's instant in UTC with PostgreSQL's full precision (microseconds), whatever the session's DateStyle. */
+function keyText(createdAt: string): string {
+  return `to_char(${createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
 /** The filtered count, capped; past the cap the planner's row estimate (never below what was counted). */

@@ -33,8 +33,7 @@ export class KeysetPaginationQueryDto extends PaginationQueryDto {
       'Keyset paging: the `meta.nextCursor` of the previous page (opaque). Pages follow creation time and id, so ' +
       'they cost the same at any depth and inserts never shift them; `page` and the sort options are then ignored. ' +
       'An empty value starts at the top. A cursor this list did not issue is a 400 naming `cursor`.',
-    example:
-      'WyIyMDI2LTEyLTAyIDAyOjQyOjM5LjEyMzQ1NiswMCIsIjRmMmQ5YjZlLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMCJd',
+    example: 'WyIyMDI2LTEyLTAyVDAyOjQyOjM5LjEyMzQ1NloiLCI0ZjJkOWI2ZS0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDAiXQ',
   })
   @IsOptional()
   @IsString()
