@@ -6,6 +6,7 @@ import { MockGatewayLedger1733000000000 } from './migrations/1733000000000-MockG
 import { DeadLetterResolved1733100000000 } from './migrations/1733100000000-DeadLetterResolved';
 import { RetentionIndexes1733200000000 } from './migrations/1733200000000-RetentionIndexes';
 import { HotTableAutovacuum1733200100000 } from './migrations/1733200100000-HotTableAutovacuum';
+import { OutboxTraceContext1733400000000 } from './migrations/1733400000000-OutboxTraceContext';
 
 /** Every migration, oldest first. `npm run db:migration:create -- Name` adds a file to migrations/. */
 export const MIGRATIONS: (new () => MigrationInterface)[] = [
@@ -16,4 +17,5 @@ export const MIGRATIONS: (new () => MigrationInterface)[] = [
   DeadLetterResolved1733100000000,
   RetentionIndexes1733200000000,
   HotTableAutovacuum1733200100000,
+  OutboxTraceContext1733400000000,
 ];
