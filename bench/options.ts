@@ -38,8 +38,13 @@ export interface BenchOptions {
   label: string | undefined;
   /** Extra environment for the service processes (`--env KEY=VALUE`, repeatable): before/after experiments. */
   env: Record<string, string>;
-  /** Phases to run; all by default (`--only pgbench,post,get,e2e`). */
+  /** Phases to run; all but million and soak by default (`--only pgbench,post,get,e2e`). */
   phases: Set<Phase>;
+  /** Orders of the `million` phase's table. */
+  millionOrders: number;
+  /** The soak (`--soak`): minutes at a steady rate with shortened retentions. */
+  soakMinutes: number;
+  soakRate: number;
 }
 
 export const PHASES = [
@@ -53,8 +58,12 @@ export const PHASES = [
   'gateway',
   'fresh',
   'all',
+  'million',
+  'soak',
 ] as const;
 export type Phase = (typeof PHASES)[number];
+/** `million` (a large table) and `soak` (half an hour) run only when asked for. */
+export const DEFAULT_PHASES: readonly Phase[] = PHASES.filter((p) => p !== 'million' && p !== 'soak');
 
 const HELP = `npm run bench -- [options]
   --quick               a few seconds per phase (smoke test)
@@ -76,6 +85,12 @@ const HELP = `npm run bench -- [options]
   --worker-pool <n>     DATABASE_POOL_SIZE of each worker (default 16)
   --pgbench-clients <n> pgbench clients (default 32)
   --only <phases>       comma-separated subset of ${PHASES.join(',')}
+                        (million and soak are not in the default profile)
+  --million-orders <n>  orders of the million phase's table (default 1000000; it needs ~1 GB of disk)
+  --soak                the soak alone: api + 1 worker, steady open-loop POST /orders with shortened
+                        retentions; table sizes, p99 and RSS per minute (default 30 min at 50/s)
+  --soak-minutes <n>    minutes of the soak (default 30)
+  --soak-rate <n>       orders/s of the soak (default 50)
 Every figure runs with production defaults (LOG_LEVEL=info, the per-user rate limit on, the mock gateway's
 latency, limit and outcome rates) unless its row says what it lifts: "gateway latency 0" figures (e2e, steady,
 fresh, all) use a mock that answers at once and always succeeds, with gateway and queue limits lifted.
@@ -114,7 +129,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     keep: false,
     label: undefined,
     env: {},
-    phases: new Set(PHASES),
+    phases: new Set(DEFAULT_PHASES),
+    millionOrders: 1_000_000,
+    soakMinutes: 30,
+    soakRate: 50,
   };
   const positive = (flag: string, raw: string | undefined): number => {
     const value = Number(raw);
@@ -181,6 +199,18 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--port':
         options.basePort = positive(flag, next());
+        break;
+      case '--million-orders':
+        options.millionOrders = positive(flag, next());
+        break;
+      case '--soak':
+        options.phases = new Set(['soak']);
+        break;
+      case '--soak-minutes':
+        options.soakMinutes = positive(flag, next());
+        break;
+      case '--soak-rate':
+        options.soakRate = positive(flag, next());
         break;
       case '--only': {
         const wanted = (next() ?? '').split(',');

@@ -3,6 +3,7 @@ import { EndToEndPhase, EndToEndRun } from './e2e';
 import { LoadResult } from './load';
 import { ProbeSummary } from './metrics-probe';
 import { ProcessMemory } from './service';
+import { SoakResult } from './soak';
 
 export interface HttpPhaseResult {
   name: string;
@@ -35,6 +36,7 @@ export interface BenchResults {
   http: HttpPhaseResult[];
   endToEnd: EndToEndRun[];
   memory: ({ process: string; pid: number } & ProcessMemory)[];
+  soak?: SoakResult;
   notes: string[];
 }
 
@@ -260,4 +262,25 @@ function endToEndRows(run: EndToEndRun, ratio: (v: number | null | undefined) =>
     rows.push(...rowsOf(name, phase, run.burst === phase));
   }
   return rows;
+}
+
+/** The soak, minute by minute: p99, RSS and the rows of the pruned tables; then first vs last minutes. */
+export function renderSoak(soak: SoakResult): string {
+  const tables = Object.keys(soak.tableBytes);
+  const lines = [
+    `| minute | requests | p99 ms | failed | api RSS MiB | worker RSS MiB | ${tables.map((t) => `${t} rows`).join(' | ')} |`,
+    `|${' --- |'.repeat(6 + tables.length)}`,
+    ...soak.windows.map(
+      (w) =>
+        `| ${w.minute} | ${w.requests} | ${ms(w.p99Ms)} | ${w.failed} | ${f0(w.rssMiB.api)} | ${f0(w.rssMiB.worker)} | ${tables.map((t) => f0(w.tables[t]?.rows)).join(' | ')} |`,
+    ),
+    '',
+    `first vs last minutes: p99 ${ms(soak.firstVsLast.p99Ms[0])} → ${ms(soak.firstVsLast.p99Ms[1])} ms, ` +
+      `api RSS ${f0(soak.firstVsLast.apiRssMiB[0])} → ${f0(soak.firstVsLast.apiRssMiB[1])} MiB, ` +
+      `worker RSS ${f0(soak.firstVsLast.workerRssMiB[0])} → ${f0(soak.firstVsLast.workerRssMiB[1])} MiB`,
+    `table bytes, end of first third → end: ${tables
+      .map((t) => `${t} ${f0(soak.tableBytes[t][0] / 1024)} → ${f0(soak.tableBytes[t][1] / 1024)} KiB`)
+      .join(', ')}`,
+  ];
+  return lines.join('\n');
 }

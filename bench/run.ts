@@ -16,10 +16,12 @@ import { OwnRedis } from './own-redis';
 import { PgRoundTripCounter } from './pg-round-trips';
 import { runLoad } from './load';
 import { BENCH_METRICS_TOKEN, MetricsProbe } from './metrics-probe';
+import { adminListRequest, adminToken, deepCursors, seedOrders } from './million';
 import { BenchOptions, parseOptions } from './options';
 import { runPgbench } from './pgbench';
-import { BenchResults, renderTable } from './report';
+import { BenchResults, renderSoak, renderTable } from './report';
 import { readCommandCpuSeconds, readCpuSeconds, ServiceProcess, ServiceRole } from './service';
+import { runSoak, SOAK_ENV } from './soak';
 import {
   HttpRequestSpec,
   mintTokens,
@@ -563,6 +565,70 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
       bench.current = undefined;
     }
   }
+  if (phases.has('soak')) {
+    await bench.resetState();
+    const soakEnv = { ...SETTINGS_ENV.latency0, ...SOAK_ENV };
+    const api = await startApi('api', 'api', soakEnv);
+    const [worker] = await bench.startWorkers(1, soakEnv);
+    try {
+      step(`soak: ${o.soakMinutes} min at ${o.soakRate} orders/s, retentions shortened`);
+      results.soak = await runSoak(
+        {
+          apiUrl: api.url,
+          db: bench.db!,
+          next: placeOrderRequest(tokens, o.products),
+          apiPid: api.pid,
+          workerPid: worker.pid,
+          assertAlive: () => bench.assertAlive(),
+          log: step,
+        },
+        { minutes: o.soakMinutes, ratePerSecond: o.soakRate },
+      );
+      results.notes.push(...results.soak.notes);
+    } finally {
+      await bench.stop(worker);
+      await bench.stop(api);
+    }
+  }
+  // Last: the million orders stay in the database.
+  if (phases.has('million')) {
+    const db = bench.db!;
+    step(`million: inserting ${o.millionOrders} orders`);
+    await seedOrders(db, o.millionOrders, o.users, step);
+    results.notes.push(
+      `million: ${o.millionOrders} orders inserted in bulk, then VACUUM ANALYZE run by the harness (autovacuum is off on this machine)`,
+    );
+    const token = await adminToken(db, bench.jwtSecret);
+    const cursors = await deepCursors(db, [0.5, 0.75, 0.9, 0.99]);
+    const api = await startApi('api', 'api', { RATE_LIMIT_PER_MINUTE: '0' });
+    const settings = `admin, ${o.millionOrders} orders in the table, rate limit off`;
+    const seconds = Math.max(1, Math.ceil(o.duration / 2));
+    try {
+      const list = async (name: string, paths: string[], connections = 16): Promise<void> => {
+        await http(api, name, connections, adminListRequest(token, paths), settings, seconds);
+      };
+      await list('GET /orders?limit=20 (first page)', ['/api/v1/orders?limit=20']);
+      await list(
+        'GET /orders?limit=20&cursor= (deep: 50-99 % down)',
+        cursors.map((c) => `/api/v1/orders?limit=20&cursor=${c}`),
+      );
+      await list('GET /orders?status=SHIPPED&limit=20 (filtered)', [
+        '/api/v1/orders?status=SHIPPED&limit=20',
+      ]);
+      await list(
+        'GET /orders?limit=20&page=<90 % down> (offset, for comparison)',
+        [`/api/v1/orders?limit=20&page=${Math.max(1, Math.floor((o.millionOrders * 0.9) / 20))}`],
+        4,
+      );
+      const keyset = results.http.slice(-4, -1);
+      const worst = Math.max(...keyset.map((h) => h.load.latencyMs.p99));
+      results.notes.push(
+        `million: p99 of the keyset pages ${keyset.map((h) => h.load.latencyMs.p99.toFixed(1)).join(' / ')} ms (target < 50 ms: ${worst < 50 ? 'met' : 'NOT met'})`,
+      );
+    } finally {
+      await bench.stop(api);
+    }
+  }
   if (o.cpuProf) {
     results.notes.push(
       `CPU profiles (api and workers, named by pid) written to ${join(RESULTS_DIR, 'profiles')}`,
@@ -658,6 +724,11 @@ async function main(): Promise<void> {
       `${results.profile} profile, ${options.duration} s per phase\n`,
   );
   console.log(renderTable(results));
+  if (results.soak) {
+    console.log(
+      `\nsoak: ${results.soak.minutes} min at ${results.soak.ratePerSecond} orders/s\n${renderSoak(results.soak)}`,
+    );
+  }
   console.log(`\nresults: ${file}  (logs: ${bench.logDir})`);
   if (failed) {
     console.error(failed);

@@ -22,6 +22,7 @@ import { MetricsModule } from './platform/metrics/metrics.module';
 import { OutboxModule } from './platform/outbox/outbox.module';
 import { QueueModule } from './platform/queue/queue.module';
 import { RedisModule } from './platform/redis/redis.module';
+import { RetentionModule } from './platform/retention/retention.module';
 
 /**
  * The whole application. Every role loads the same modules; what runs is decided by the role:
@@ -39,6 +40,7 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         MetricsModule,
+        RetentionModule,
         HealthModule,
         QueueModule,
         OutboxModule,

@@ -340,6 +340,43 @@ describe(loadConfig.name, () => {
       );
     });
 
+    it('defaults the retentions (issue 22) and refuses an inbox shorter than the redelivery horizon, in one line', () => {
+      expect(loadConfig({}).retention).toEqual({
+        pruneIntervalMs: 60_000,
+        batchSize: 1000,
+        idempotencyKeyTtlSeconds: 86_400,
+        idempotencySeconds: 86_400,
+        inboxSeconds: 14 * 86_400,
+        refreshTokenSeconds: 30 * 86_400,
+        deadLetterSeconds: 30 * 86_400,
+        notificationBodySeconds: 90 * 86_400,
+        sagaTimelineSeconds: 90 * 86_400,
+      });
+      // Failed jobs are kept 7 days for retry: the inbox may not forget sooner.
+      expect(loadConfig({ INBOX_RETENTION_SECONDS: String(7 * 86_400) }).retention.inboxSeconds).toBe(
+        604_800,
+      );
+      const problemsOf = (env: Record<string, string>): string[] => {
+        try {
+          loadConfig(env);
+        } catch (error) {
+          return (error as ConfigValidationError).problems;
+        }
+        return [];
+      };
+      expect(
+        problemsOf({ OUTBOX_RETENTION_HOURS: '24', INBOX_RETENTION_SECONDS: String(7 * 86_400 - 1) }),
+      ).toEqual([
+        expect.stringMatching(
+          /^INBOX_RETENTION_SECONDS=604799 is shorter than the longest redelivery horizon \(604800 s: failed jobs/,
+        ),
+      ]);
+      // A longer outbox retention (an outbox replay) lengthens the horizon; the message names it.
+      expect(problemsOf({ OUTBOX_RETENTION_HOURS: String(24 * 30) })).toEqual([
+        expect.stringMatching(/^INBOX_RETENTION_SECONDS=1209600 .*\(2592000 s: OUTBOX_RETENTION_HOURS/),
+      ]);
+    });
+
     it('accepts RATE_LIMIT_PER_MINUTE=0 to turn the limit off', () => {
       expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimit.perMinute).toBe(0);
     });

@@ -146,6 +146,17 @@ export interface AppConfig {
     /** How often the worker role runs the checker; 0 turns the periodic run off. */
     intervalMs: number;
   };
+  retention: {
+    pruneIntervalMs: number;
+    batchSize: number;
+    idempotencyKeyTtlSeconds: number;
+    idempotencySeconds: number;
+    inboxSeconds: number;
+    refreshTokenSeconds: number;
+    deadLetterSeconds: number;
+    notificationBodySeconds: number;
+    sagaTimelineSeconds: number;
+  };
   rateLimit: {
     perMinute: number;
     /** The longest a request waits for the limit's store before it is let through (fail open). */
@@ -250,6 +261,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   if (v.PAYMENT_BREAKER_TIMEOUT_MS <= v.PAYMENT_LATENCY_MAX_MS) {
     problems.push('PAYMENT_BREAKER_TIMEOUT_MS must exceed PAYMENT_LATENCY_MAX_MS');
+  }
+  const horizon = redeliveryHorizon(v.OUTBOX_RETENTION_HOURS);
+  if (v.INBOX_RETENTION_SECONDS < horizon.seconds) {
+    problems.push(
+      `INBOX_RETENTION_SECONDS=${v.INBOX_RETENTION_SECONDS} is shorter than the longest redelivery horizon (${horizon.seconds} s: ${horizon.source}); a message redelivered after its inbox row is deleted would apply twice`,
+    );
   }
   if (production && v.METRICS_TOKEN !== undefined && v.METRICS_TOKEN.length < METRICS_TOKEN_MIN_LENGTH) {
     problems.push(
@@ -434,6 +451,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
       // Off by default in tests: a spec that wants the periodic run enables it.
       intervalMs: v.INVARIANT_CHECK_INTERVAL_MS ?? (v.NODE_ENV === 'test' ? 0 : 60_000),
     },
+    retention: {
+      pruneIntervalMs: v.RETENTION_PRUNE_INTERVAL_MS,
+      batchSize: v.RETENTION_PRUNE_BATCH_SIZE,
+      idempotencyKeyTtlSeconds: v.IDEMPOTENCY_KEY_TTL_SECONDS,
+      idempotencySeconds: v.IDEMPOTENCY_RETENTION_SECONDS,
+      inboxSeconds: v.INBOX_RETENTION_SECONDS,
+      refreshTokenSeconds: v.REFRESH_TOKEN_RETENTION_SECONDS,
+      deadLetterSeconds: v.DEAD_LETTER_RETENTION_SECONDS,
+      notificationBodySeconds: v.NOTIFICATION_BODY_RETENTION_SECONDS,
+      sagaTimelineSeconds: v.SAGA_TIMELINE_RETENTION_SECONDS,
+    },
     rateLimit: {
       perMinute: v.RATE_LIMIT_PER_MINUTE,
       storeTimeoutMs: v.RATE_LIMIT_STORE_TIMEOUT_MS,
@@ -478,6 +506,25 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigValidationError(problems);
   }
   return config;
+}
+
+/** How long BullMQ keeps a failed job, which Bull Board can retry with the same job id (queue-options.ts). */
+export const FAILED_JOB_RETENTION_SECONDS = 7 * 86_400;
+/** How long a payment gateway retries an unacknowledged webhook (Stripe: up to 3 days). */
+export const PAYMENT_WEBHOOK_RETRY_SECONDS = 3 * 86_400;
+
+/**
+ * The inbox rule: a message may come again as long as its sender can redeliver it — an outbox replay
+ * within the outbox retention, a failed job retried from Redis, a gateway retrying a webhook — so the
+ * inbox keeps message ids at least that long.
+ */
+export function redeliveryHorizon(outboxRetentionHours: number): { seconds: number; source: string } {
+  const horizons = [
+    { seconds: outboxRetentionHours * 3600, source: 'OUTBOX_RETENTION_HOURS, outbox replay' },
+    { seconds: FAILED_JOB_RETENTION_SECONDS, source: 'failed jobs kept 7 days for retry' },
+    { seconds: PAYMENT_WEBHOOK_RETRY_SECONDS, source: 'payment webhooks retried for 3 days' },
+  ];
+  return horizons.reduce((longest, h) => (h.seconds > longest.seconds ? h : longest));
 }
 
 /**

@@ -71,6 +71,7 @@ const SAGA = 'Order saga';
 const INVARIANTS = 'Invariant checker';
 const OBSERVABILITY = 'Metrics and health';
 const WEBHOOKS = 'Outbound webhooks';
+const RETENTION = 'Data retention (worker role)';
 const TRACING = 'Tracing (OpenTelemetry)';
 
 /** The standard OpenTelemetry sampler names this service honours (OTEL_TRACES_SAMPLER). */
@@ -886,6 +887,79 @@ export const VARIABLES = {
     description:
       "Encrypts the endpoints' signing secrets at rest (AES-256-GCM). Set it in production so rotating JWT_SECRET keeps the webhook secrets readable.",
   }),
+  RETENTION_PRUNE_INTERVAL_MS: integer({
+    group: RETENTION,
+    default: 60_000,
+    min: 1000,
+    max: 86_400_000,
+    description:
+      'How often the worker runs the retention pruner: every rule deletes (or compacts) what expired, in batches of `RETENTION_PRUNE_BATCH_SIZE`.',
+  }),
+  RETENTION_PRUNE_BATCH_SIZE: integer({
+    group: RETENTION,
+    default: 1000,
+    min: 1,
+    max: 50_000,
+    description:
+      'Rows per delete statement. Small batches keep each lock short and each statement an index range scan; a pass repeats them until the rule has nothing left (at most 100 per rule).',
+  }),
+  IDEMPOTENCY_KEY_TTL_SECONDS: integer({
+    group: RETENTION,
+    default: 86_400,
+    min: 1,
+    max: 3650 * 86_400,
+    description:
+      'How long an `Idempotency-Key` replays its stored answer (24 h, as Stripe). The order itself keeps the key for good: a retry after the record is deleted is refused (422 `IDEMPOTENCY_KEY_REUSED`), never a second order.',
+  }),
+  IDEMPOTENCY_RETENTION_SECONDS: integer({
+    group: RETENTION,
+    default: 86_400,
+    min: 0,
+    max: 3650 * 86_400,
+    description:
+      'An idempotency record is deleted this long after it expires (24 h, as Stripe keeps keys): a client retrying a day late still gets its stored answer.',
+  }),
+  INBOX_RETENTION_SECONDS: integer({
+    group: RETENTION,
+    default: 14 * 86_400,
+    min: 60,
+    max: 3650 * 86_400,
+    description:
+      'Inbox rows (`processed_messages`) are deleted after this long. Must be at least the longest redelivery horizon — `OUTBOX_RETENTION_HOURS` (an outbox replay), 7 days (failed jobs kept in Redis for retry) and 3 days (payment webhook retries) — or start-up stops: a redelivery after its inbox row is gone would apply twice.',
+  }),
+  REFRESH_TOKEN_RETENTION_SECONDS: integer({
+    group: RETENTION,
+    default: 30 * 86_400,
+    min: 0,
+    max: 3650 * 86_400,
+    description:
+      'Refresh tokens are deleted this long after they expire or are revoked (30 days): long enough to investigate a stolen-token report, short enough that the table is the live sessions.',
+  }),
+  DEAD_LETTER_RETENTION_SECONDS: integer({
+    group: RETENTION,
+    default: 30 * 86_400,
+    min: 0,
+    max: 3650 * 86_400,
+    description:
+      'Replayed, discarded and resolved dead letters are deleted this long after their last change (30 days, a month of incident history). OPEN ones are never deleted.',
+  }),
+  NOTIFICATION_BODY_RETENTION_SECONDS: integer({
+    group: RETENTION,
+    default: 90 * 86_400,
+    min: 0,
+    max: 3650 * 86_400,
+    description:
+      'Rendered notification bodies are dropped this long after the notification was created (90 days, the usual support window); the record of what was sent, to whom and when stays.',
+  }),
+  SAGA_TIMELINE_RETENTION_SECONDS: integer({
+    group: RETENTION,
+    default: 90 * 86_400,
+    min: 0,
+    max: 3650 * 86_400,
+    description:
+      "A finished saga's step timeline is emptied this long after it finished (90 days); its outcome (status, failure reason, finish time) stays.",
+  }),
+
   METRICS_TOKEN: optionalString({
     group: OBSERVABILITY,
     secret: true,

@@ -400,7 +400,10 @@ describe('Orders API', () => {
         .get('/api/v1/orders?status=DELIVERED')
         .set('authorization', `Bearer ${alice.token}`)
         .expect(200);
-      expect(none.body).toEqual({ data: [], meta: { page: 1, limit: 20, total: 0, totalPages: 0 } });
+      expect(none.body).toEqual({
+        data: [],
+        meta: { page: 1, limit: 20, total: 0, totalPages: 0, nextCursor: null },
+      });
       await sut
         .http()
         .get('/api/v1/orders?limit=101')

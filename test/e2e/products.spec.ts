@@ -31,7 +31,7 @@ describe('Products', () => {
 
       const res = await sut.http().get(`/api/v1/products?search=${word}&limit=2&page=2`).expect(200);
 
-      expect(res.body.meta).toEqual({ page: 2, limit: 2, total: 3, totalPages: 2 });
+      expect(res.body.meta).toEqual({ page: 2, limit: 2, total: 3, totalPages: 2, nextCursor: null });
       expect(res.body.data).toHaveLength(1);
       expect(res.body.data[0]).toEqual(
         expect.objectContaining({ id: expect.any(String), price: '10.00', currency: 'USD', isActive: true }),

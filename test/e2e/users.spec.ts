@@ -226,7 +226,8 @@ describe('Users', () => {
       const first = await as(adminToken)
         .get(`/users?search=${tag}&limit=2&page=1&sortBy=email&sortOrder=asc`)
         .expect(200);
-      expect(first.body.meta).toEqual({ page: 1, limit: 2, total: 5, totalPages: 3 });
+      // Sorted by email, not by creation: no keyset cursor.
+      expect(first.body.meta).toEqual({ page: 1, limit: 2, total: 5, totalPages: 3, nextCursor: null });
       expect(first.body.data.map((u: { email: string }) => u.email)).toEqual([
         `list-${tag}-0@example.com`,
         `list-${tag}-1@example.com`,
@@ -236,7 +237,10 @@ describe('Users', () => {
         .expect(200);
       expect(last.body.data).toHaveLength(1);
       const beyond = await as(adminToken).get(`/users?search=${tag}&limit=2&page=9`).expect(200);
-      expect(beyond.body).toEqual({ data: [], meta: { page: 9, limit: 2, total: 5, totalPages: 3 } });
+      expect(beyond.body).toEqual({
+        data: [],
+        meta: { page: 9, limit: 2, total: 5, totalPages: 3, nextCursor: null },
+      });
       expectNoPasswordHash(first.body);
     });
 

@@ -1,11 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
-import { PaginationQueryDto } from '../../platform/http/pagination';
+import { KeysetPaginationQueryDto } from '../../platform/http/pagination';
 import { DEAD_LETTER_STATUSES, DeadLetterStatus } from '../../platform/queue/dead-letter.store';
 import { FAILURE_REASONS } from '../../platform/queue/job-errors';
 import { QUEUES } from '../../platform/queue/queue-names';
 
-export class ListDeadLettersQueryDto extends PaginationQueryDto {
+export class ListDeadLettersQueryDto extends KeysetPaginationQueryDto {
   @ApiPropertyOptional({ enum: Object.values(QUEUES) })
   @IsOptional()
   @IsIn(Object.values(QUEUES))

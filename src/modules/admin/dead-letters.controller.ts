@@ -24,7 +24,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { NotFoundError } from '../../platform/http/domain-error';
-import { Page, pageOf } from '../../platform/http/pagination';
+import { Page } from '../../platform/http/pagination';
 import { DeadLetter, DeadLetterStore } from '../../platform/queue/dead-letter.store';
 import { DeadLetterService } from '../../platform/queue/dead-letter.service';
 import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
@@ -52,14 +52,14 @@ export class DeadLettersController {
   @ApiOperation({ summary: 'Jobs that exhausted their attempts or failed permanently, newest first' })
   @ApiOkResponse({ description: 'A page of dead letters' })
   async list(@Query() query: ListDeadLettersQueryDto): Promise<Page<DeadLetter>> {
-    const { rows, total } = await this.store.list({
+    return this.store.list({
       queue: query.queue,
       failureReason: query.reason,
       status: query.status,
       page: query.page,
       limit: query.limit,
+      cursor: query.cursor,
     });
-    return pageOf(rows, query.page, query.limit, total);
   }
 
   @Get(':id')

@@ -1,5 +1,8 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
+import { RetentionRegistry } from '../../platform/retention/retention.registry';
 import { AuthGuard } from './auth.guard';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RefreshTokenRepository } from './refresh-token.repository';
@@ -23,4 +26,18 @@ import { UserStandingRepository } from './user-standing.repository';
   ],
   exports: [TokenService, RefreshTokenRepository, UserStandingRepository, UserStandingCache],
 })
-export class AuthCoreModule {}
+export class AuthCoreModule implements OnModuleInit {
+  constructor(
+    private readonly retention: RetentionRegistry,
+    private readonly refreshTokens: RefreshTokenRepository,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const { refreshTokenSeconds } = this.config.retention;
+    this.retention.register({
+      table: 'refresh_tokens',
+      pruneBatch: (limit) => this.refreshTokens.pruneDead(refreshTokenSeconds, limit),
+    });
+  }
+}

@@ -90,4 +90,26 @@ export class RefreshTokenRepository {
     );
     return rows[1];
   }
+
+  /**
+   * Deletes up to `limit` tokens expired or revoked longer than the retention ago. Two index range
+   * scans (expires_at, revoked_at), never a scan of the live sessions.
+   */
+  async pruneDead(olderThanSeconds: number, limit: number): Promise<number> {
+    const [{ count }] = await this.dataSource.query<{ count: number }[]>(
+      `WITH doomed AS (
+         (SELECT id FROM refresh_tokens WHERE expires_at < now() - make_interval(secs => $1)
+          ORDER BY expires_at LIMIT $2)
+         UNION
+         (SELECT id FROM refresh_tokens WHERE revoked_at < now() - make_interval(secs => $1)
+          ORDER BY revoked_at LIMIT $2)
+       ), gone AS (
+         DELETE FROM refresh_tokens WHERE id IN (
+           SELECT id FROM refresh_tokens WHERE id IN (SELECT id FROM doomed) LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*)::int AS count FROM gone`,
+      [olderThanSeconds, limit],
+    );
+    return count;
+  }
 }

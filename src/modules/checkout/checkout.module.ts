@@ -1,7 +1,9 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/config';
-import { APP_CONFIG } from '../../config/config.module';
+import { APP_CONFIG, InjectConfig } from '../../config/config.module';
 import { Clock, SystemClock } from '../../platform/clock';
+import { RetentionRegistry } from '../../platform/retention/retention.registry';
 import { InventoryModule } from '../inventory/inventory.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { OrdersModule } from '../orders/orders.module';
@@ -42,4 +44,19 @@ import { SagaRunner } from './saga.runner';
   ],
   exports: [SagaRunner],
 })
-export class CheckoutModule {}
+export class CheckoutModule implements OnModuleInit {
+  constructor(
+    private readonly retention: RetentionRegistry,
+    private readonly dataSource: DataSource,
+    private readonly sagas: SagaRepository,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const { sagaTimelineSeconds } = this.config.retention;
+    this.retention.register({
+      table: 'saga_state',
+      pruneBatch: (limit) => this.sagas.compactTimelines(this.dataSource.manager, sagaTimelineSeconds, limit),
+    });
+  }
+}

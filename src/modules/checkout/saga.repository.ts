@@ -181,6 +181,26 @@ export class SagaRepository {
     return rows.map((r) => r.order_id);
   }
 
+  /**
+   * Empties the step timeline of up to `limit` sagas finished longer than the retention ago; the
+   * outcome (status, failure reason, finish time) stays. A saga reopened since is unfinished: skipped.
+   * The statuses are FINISHED_SAGA_STATUSES spelt out, as the partial index saga_state_uncompacted_idx is.
+   */
+  async compactTimelines(tx: EntityManager, olderThanSeconds: number, limit: number): Promise<number> {
+    const [{ count }] = await tx.query<{ count: number }[]>(
+      `WITH compacted AS (
+         UPDATE saga_state SET step_history = '[]'::jsonb WHERE id IN (
+           SELECT id FROM saga_state
+           WHERE step_history <> '[]'::jsonb AND status IN ('COMPLETED', 'COMPENSATED')
+             AND finished_at < now() - make_interval(secs => $1)
+           ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*)::int AS count FROM compacted`,
+      [olderThanSeconds, limit],
+    );
+    return count;
+  }
+
   /** Sagas in one status, most recently changed first, with the pending compensations when there are any. */
   async listByStatus(
     db: EntityManager,

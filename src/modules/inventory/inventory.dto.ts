@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, MaxLength, Max, Min } from 'class-validator';
-import { PaginationQueryDto } from '../../platform/http/pagination';
+import { KeysetPaginationQueryDto } from '../../platform/http/pagination';
 
-export class ListInventoryQueryDto extends PaginationQueryDto {
+export class ListInventoryQueryDto extends KeysetPaginationQueryDto {
   @ApiPropertyOptional({ description: 'Only items whose available stock is at or below their threshold.' })
   @IsOptional()
   @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))

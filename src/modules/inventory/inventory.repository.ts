@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { keysetPage } from '../../platform/database/keyset-page';
 import { preparedQuery } from '../../platform/database/prepared';
+import { Page, PageRequest } from '../../platform/http/pagination';
 import {
   InventoryItem,
   LedgerEntry,
@@ -321,24 +323,31 @@ export class InventoryRepository {
     return rows.map(toLevels);
   }
 
-  async list(
-    tx: EntityManager,
-    q: { offset: number; limit: number; lowStock: boolean },
-  ): Promise<{ items: InventoryItem[]; total: number }> {
-    const where = `p.deleted_at IS NULL ${q.lowStock ? 'AND i.quantity - i.reserved_quantity <= i.low_stock_threshold' : ''}`;
-    const [rows, [{ total }]] = await Promise.all([
-      tx.query<(LevelsRow & { sku: string; name: string; low_stock_threshold: number; updated_at: Date })[]>(
-        `SELECT i.product_id, i.quantity, i.reserved_quantity, i.low_stock_threshold, i.updated_at, p.sku, p.name
-           FROM inventory i JOIN products p ON p.id = i.product_id
-          WHERE ${where}
-          ORDER BY i.quantity - i.reserved_quantity, i.product_id
-          LIMIT $1 OFFSET $2`,
-        [q.limit, q.offset],
-      ),
-      tx.query<[{ total: number }]>(
-        `SELECT count(*)::int AS total FROM inventory i JOIN products p ON p.id = i.product_id WHERE ${where}`,
-      ),
-    ]);
+  /**
+   * Lowest availability first by offset; keyset pages (`cursor`) follow the products' creation time,
+   * newest first (platform/database/keyset-page.ts).
+   */
+  async list(tx: EntityManager, q: PageRequest & { lowStock: boolean }): Promise<Page<InventoryItem>> {
+    const where = ['p.deleted_at IS NULL'];
+    if (q.lowStock) {
+      where.push('i.quantity - i.reserved_quantity <= i.low_stock_threshold');
+    }
+    const page = await keysetPage<
+      LevelsRow & { sku: string; name: string; low_stock_threshold: number; updated_at: Date }
+    >(
+      tx,
+      {
+        select:
+          'i.product_id, i.quantity, i.reserved_quantity, i.low_stock_threshold, i.updated_at, p.sku, p.name',
+        from: 'inventory i JOIN products p ON p.id = i.product_id',
+        where,
+        params: [],
+        keyset: { createdAt: 'p.created_at', id: 'p.id', createdAtOrder: 'DESC', idOrder: 'ASC' },
+        orderBy: 'i.quantity - i.reserved_quantity, i.product_id',
+      },
+      q,
+    );
+    const rows = page.data;
     const items = rows.map((row) => {
       const levels = toLevels(row);
       return {
@@ -350,7 +359,7 @@ export class InventoryRepository {
         updatedAt: row.updated_at,
       };
     });
-    return { items, total };
+    return { data: items, meta: page.meta };
   }
 
   async movements(

@@ -4,7 +4,7 @@ import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
 import { atomically, inTransaction, isInTransaction, Tx } from '../../platform/database/transaction';
-import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
+import { offsetOf, Page, pageOf, PageRequest } from '../../platform/http/pagination';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import {
   InsufficientStockError,
@@ -309,13 +309,8 @@ export class InventoryService {
     return levels;
   }
 
-  async list(q: { page: number; limit: number; lowStock: boolean }): Promise<Page<InventoryItem>> {
-    const { items, total } = await this.repository.list(this.dataSource.manager, {
-      offset: offsetOf(q.page, q.limit),
-      limit: q.limit,
-      lowStock: q.lowStock,
-    });
-    return pageOf(items, q.page, q.limit, total);
+  async list(q: PageRequest & { lowStock: boolean }): Promise<Page<InventoryItem>> {
+    return this.repository.list(this.dataSource.manager, q);
   }
 
   async movements(productId: string, q: { page: number; limit: number }): Promise<Page<LedgerEntry>> {

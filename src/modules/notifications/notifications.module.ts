@@ -1,8 +1,9 @@
-import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { OrderNotificationsController } from './order-notifications.controller';
 import { AppConfig } from '../../config/config';
-import { APP_CONFIG } from '../../config/config.module';
+import { APP_CONFIG, InjectConfig } from '../../config/config.module';
 import { randomSource } from '../../platform/random';
+import { RetentionRegistry } from '../../platform/retention/retention.registry';
 import { EmailNotificationProvider } from './email.provider';
 import { NOTIFICATION_PROVIDERS } from './notification-provider';
 import { NotificationPreferencesController } from './notification-preferences.controller';
@@ -55,8 +56,21 @@ function simulationOf(config: AppConfig, salt: number) {
   ],
   exports: [NotificationsService],
 })
-export class NotificationsModule implements OnApplicationShutdown {
-  constructor(@Inject(EmailNotificationProvider) private readonly email: EmailNotificationProvider) {}
+export class NotificationsModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(EmailNotificationProvider) private readonly email: EmailNotificationProvider,
+    private readonly retention: RetentionRegistry,
+    private readonly notifications: NotificationsRepository,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const { notificationBodySeconds } = this.config.retention;
+    this.retention.register({
+      table: 'notifications',
+      pruneBatch: (limit) => this.notifications.compactBodies(notificationBodySeconds, limit),
+    });
+  }
 
   onApplicationShutdown(): void {
     this.email.close();

@@ -177,6 +177,25 @@ export class NotificationsRepository {
     return row;
   }
 
+  /**
+   * Drops the rendered body of up to `limit` delivered (or given-up) notifications older than the
+   * retention; the record of what was sent, to whom and when stays. QUEUED ones still need theirs.
+   */
+  async compactBodies(olderThanSeconds: number, limit: number): Promise<number> {
+    const [{ count }] = await this.dataSource.query<{ count: number }[]>(
+      `WITH compacted AS (
+         UPDATE notifications SET body = NULL WHERE id IN (
+           SELECT id FROM notifications
+           WHERE body IS NOT NULL AND status <> 'QUEUED'
+             AND created_at < now() - make_interval(secs => $1)
+           ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*)::int AS count FROM compacted`,
+      [olderThanSeconds, limit],
+    );
+    return count;
+  }
+
   async findByOrder(orderId: string): Promise<NotificationSummary[]> {
     return this.dataSource.query<NotificationSummary[]>(
       `SELECT id, order_id AS "orderId", channel, template, language, priority, status, recipient, subject,

@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { ReadReplicas } from '../../platform/database/read-replicas';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { NotFoundError } from '../../platform/http/domain-error';
-import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
+import { keysetPage } from '../../platform/database/keyset-page';
+import { Page } from '../../platform/http/pagination';
 import { ORDER_STATUSES, OrderStatus } from './order-status';
 import { OrderLine } from './order-line';
 
@@ -35,6 +36,7 @@ export interface OrderListFilter {
   maxAmount?: string;
   page: number;
   limit: number;
+  cursor?: string;
 }
 
 export interface StatusChangeRecord {
@@ -71,6 +73,7 @@ export class OrderQueries {
     private readonly replicas: ReadReplicas,
   ) {}
 
+  /** Newest first; `cursor` pages by keyset (platform/database/keyset-page.ts), `page` by offset. */
   async list(viewer: AuthenticatedUser, filter: OrderListFilter): Promise<Page<OrderListItem>> {
     const params: unknown[] = [];
     const where: string[] = [];
@@ -102,32 +105,20 @@ export class OrderQueries {
     if (filter.maxAmount) {
       add('o.total_amount <= ?::numeric', filter.maxAmount);
     }
-    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const from = 'FROM orders o JOIN users u ON u.id = o.user_id';
-    params.push(filter.limit, offsetOf(filter.page, filter.limit));
     // A list tolerates staleness (a replica within DATABASE_REPLICA_MAX_LAG_MS); get/status read the primary.
     const db = await this.replicas.reader();
-    const rows = await db.query<(OrderListItem & { total: number })[]>(
-      `SELECT ${SUMMARY_COLUMNS}, u.email AS "customerEmail", count(*) OVER ()::int AS total
-       ${from} ${whereSql}
-       ORDER BY o.created_at DESC, o.id DESC
-       LIMIT $${params.length - 1} OFFSET $${params.length}`,
-      params,
-    );
-    let total = rows[0]?.total;
-    if (total === undefined) {
-      // The page is past the end: count separately so the meta still tells the truth.
-      const [{ n }] = await db.query<{ n: number }[]>(
-        `SELECT count(*)::int AS n ${from} ${whereSql}`,
-        params.slice(0, -2),
-      );
-      total = n;
-    }
-    return pageOf(
-      rows.map(({ total: _total, ...order }) => order),
-      filter.page,
-      filter.limit,
-      total,
+    return keysetPage<OrderListItem>(
+      db,
+      {
+        select: `${SUMMARY_COLUMNS}, u.email AS "customerEmail"`,
+        from: 'orders o JOIN users u ON u.id = o.user_id',
+        // The customer's email is only shown: the count joins users only to filter by it.
+        countFrom: filter.email ? undefined : 'orders o',
+        where,
+        params,
+        keyset: { createdAt: 'o.created_at', id: 'o.id', createdAtOrder: 'DESC', idOrder: 'DESC' },
+      },
+      filter,
     );
   }
 

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
 import { convertedAmountSql, USD_PER_UNIT } from '../../platform/currencies';
 import { ConflictError, UnprocessableError } from '../../platform/http/domain-error';
 import { statementNameOn } from '../../platform/database/prepared';
@@ -26,8 +28,6 @@ export interface PlaceOrderResult {
   order: PlacedOrder;
   replayed: boolean;
 }
-
-const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 /**
  * Accepting an order is ONE SQL statement, hence one atomic implicit transaction and one round trip:
@@ -176,7 +176,10 @@ export class UnknownProductsError extends UnprocessableError {
 export class PlaceOrderCommand {
   private readonly rates = JSON.stringify(USD_PER_UNIT);
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
 
   async execute(
     userId: string,
@@ -215,7 +218,7 @@ export class PlaceOrderCommand {
           idempotencyKey ?? null,
           requestFingerprint,
           this.rates,
-          IDEMPOTENCY_TTL_SECONDS,
+          this.config.retention.idempotencyKeyTtlSeconds,
           correlationId ?? null,
           EVENT_SCHEMA_VERSIONS.OrderCreated,
           ...(traceContext ? [JSON.stringify(traceContext)] : []),

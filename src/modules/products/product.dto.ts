@@ -12,7 +12,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { PaginationQueryDto } from '../../platform/http/pagination';
+import { KeysetPaginationQueryDto, PaginationQueryDto } from '../../platform/http/pagination';
 import { IsPrice, parsePrice } from './price';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
@@ -91,7 +91,7 @@ export class PatchProductDto extends PartialType(ProductFieldsDto) {}
 export const SORT_FIELDS = ['name', 'price', 'createdAt'] as const;
 export type SortField = (typeof SORT_FIELDS)[number];
 
-export class ListProductsQueryDto extends PaginationQueryDto {
+export class ListProductsQueryDto extends KeysetPaginationQueryDto {
   @ApiPropertyOptional({
     description: 'Case-insensitive substring of the name or description.',
     maxLength: 200,

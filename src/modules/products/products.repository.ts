@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { keysetPage } from '../../platform/database/keyset-page';
+import { Page } from '../../platform/http/pagination';
 import { SortField } from './product.dto';
 
 export interface Product {
@@ -32,8 +34,9 @@ export interface ListFilter {
   maxPrice?: string;
   sortBy: SortField;
   sortOrder: 'ASC' | 'DESC';
-  offset: number;
+  page: number;
   limit: number;
+  cursor?: string;
 }
 
 interface ProductRow {
@@ -156,7 +159,7 @@ export class ProductsRepository {
     return rows[0] ? toProduct(rows[0]) : null;
   }
 
-  async list(tx: EntityManager, filter: ListFilter): Promise<{ items: Product[]; total: number }> {
+  async list(tx: EntityManager, filter: ListFilter): Promise<Page<Product>> {
     const conditions = [LISTED];
     const values: unknown[] = [];
     if (filter.search) {
@@ -171,21 +174,27 @@ export class ProductsRepository {
       values.push(filter.maxPrice);
       conditions.push(`price <= $${values.length}::numeric`);
     }
-    const where = conditions.join(' AND ');
     // The id tie-break keeps pages stable; its direction follows the partial indexes, whose created_at
-    // key is DESC with id ASC, so every sort is one index scan (forward or backward).
-    const tieOrder =
-      filter.sortBy === 'createdAt' ? (filter.sortOrder === 'DESC' ? 'ASC' : 'DESC') : filter.sortOrder;
-    const order = `${SORT_COLUMNS[filter.sortBy]} ${filter.sortOrder}, id ${tieOrder}`;
-    const [rows, [{ total }]] = await Promise.all([
-      tx.query<ProductRow[]>(
-        `SELECT ${COLUMNS} FROM products WHERE ${where} ORDER BY ${order}
-          LIMIT $${values.length + 1} OFFSET $${values.length + 2}`,
-        [...values, filter.limit, filter.offset],
-      ),
-      tx.query<[{ total: number }]>(`SELECT count(*)::int AS total FROM products WHERE ${where}`, values),
-    ]);
-    return { items: rows.map(toProduct), total };
+    // key is DESC with id ASC, so every sort is one index scan (forward or backward). Keyset pages
+    // (`cursor`) follow created_at in the requested direction, or newest first under another sort.
+    const opposite = (d: 'ASC' | 'DESC') => (d === 'DESC' ? 'ASC' : 'DESC');
+    const byCreation = filter.sortBy === 'createdAt';
+    const createdAtOrder = byCreation ? filter.sortOrder : 'DESC';
+    const page = await keysetPage<ProductRow>(
+      tx,
+      {
+        select: COLUMNS,
+        from: 'products',
+        where: conditions,
+        params: values,
+        keyset: { createdAt: 'created_at', id: 'id', createdAtOrder, idOrder: opposite(createdAtOrder) },
+        orderBy: byCreation
+          ? undefined
+          : `${SORT_COLUMNS[filter.sortBy]} ${filter.sortOrder}, id ${filter.sortOrder}`,
+      },
+      filter,
+    );
+    return { data: page.data.map(toProduct), meta: page.meta };
   }
 
   /** Full-text search over the generated `search_vector` (GIN), best rank first. */

@@ -47,19 +47,24 @@ export class ProductsService {
     const sortOrder = query.sortOrder ?? (sortBy === 'createdAt' ? 'DESC' : 'ASC');
     const load = async (): Promise<Page<Product>> => {
       // Catalogue reads tolerate staleness: a fresh replica answers when there is one.
-      const { items, total } = await this.repository.list((await this.replicas.reader()).manager, {
+      return this.repository.list((await this.replicas.reader()).manager, {
         search: query.search,
         minPrice: query.minPrice,
         maxPrice: query.maxPrice,
         sortBy,
         sortOrder,
-        offset: offsetOf(query.page, query.limit),
+        page: query.page,
         limit: query.limit,
+        cursor: query.cursor,
       });
-      return pageOf(items, query.page, query.limit, total);
     };
     const isDefaultListing =
-      !query.search && !query.minPrice && !query.maxPrice && sortBy === 'createdAt' && sortOrder === 'DESC';
+      !query.search &&
+      !query.minPrice &&
+      !query.maxPrice &&
+      sortBy === 'createdAt' &&
+      sortOrder === 'DESC' &&
+      query.cursor === undefined;
     if (isDefaultListing && query.page <= this.config.catalogue.cachedListingPages) {
       return this.cache.getOrLoad('product_list', `${query.page}:${query.limit}`, load);
     }

@@ -10,7 +10,7 @@ import {
   MaxLength,
   ValidateIf,
 } from 'class-validator';
-import { PageMetaDto, PaginationQueryDto } from '../../platform/http/pagination';
+import { KeysetPaginationQueryDto, PageMetaDto } from '../../platform/http/pagination';
 import { IsOmittable } from '../../platform/http/validation';
 import { IsNormalizedEmail, MeetsPasswordPolicy } from '../auth/credential-rules';
 import { USER_ROLES, UserRole } from '../../platform/http/access.decorators';
@@ -123,7 +123,7 @@ export class CreateUserDto {
   preferredLanguage?: Language;
 }
 
-export class ListUsersQueryDto extends PaginationQueryDto {
+export class ListUsersQueryDto extends KeysetPaginationQueryDto {
   @ApiPropertyOptional({
     description: 'Part of the email, first or last name (case-insensitive)',
     example: 'ada',

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { keysetPage } from '../../platform/database/keyset-page';
 import { ReadReplicas } from '../../platform/database/read-replicas';
+import { Page } from '../../platform/http/pagination';
 import { DataSource, EntityManager } from 'typeorm';
 import { UserRole } from '../../platform/http/access.decorators';
 
@@ -58,8 +60,9 @@ export interface UserListFilter {
   isActive?: boolean;
   sortBy: UserSortField;
   sortOrder: 'asc' | 'desc';
+  page: number;
   limit: number;
-  offset: number;
+  cursor?: string;
 }
 
 const COLUMNS = `id, email, first_name AS "firstName", last_name AS "lastName", role, is_active AS "isActive",
@@ -136,7 +139,8 @@ export class UsersRepository {
     return rows[0][0];
   }
 
-  async list(filter: UserListFilter): Promise<{ rows: UserRecord[]; total: number }> {
+  /** Keyset pages (`cursor`) follow creation time; offset pages any sort (platform/database/keyset-page.ts). */
+  async list(filter: UserListFilter): Promise<Page<UserRecord>> {
     // An admin list tolerates staleness: a fresh replica answers when there is one.
     const db = await this.replicas.reader();
     const conditions = ['deleted_at IS NULL'];
@@ -150,17 +154,25 @@ export class UsersRepository {
       params.push(filter.isActive);
       conditions.push(`is_active = $${params.length}`);
     }
-    const where = conditions.join(' AND ');
-    const order = `${USER_SORT_COLUMNS[filter.sortBy]} ${filter.sortOrder === 'asc' ? 'ASC' : 'DESC'} NULLS LAST, id`;
-    const [rows, [{ total }]] = await Promise.all([
-      db.query<UserRecord[]>(
-        `SELECT ${COLUMNS} FROM users WHERE ${where} ORDER BY ${order}
-         LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-        [...params, filter.limit, filter.offset],
-      ),
-      db.query<[{ total: number }]>(`SELECT count(*)::int AS total FROM users WHERE ${where}`, params),
-    ]);
-    return { rows, total };
+    const direction = filter.sortOrder === 'asc' ? 'ASC' : 'DESC';
+    const byCreation = filter.sortBy === 'createdAt';
+    return keysetPage<UserRecord>(
+      db,
+      {
+        select: COLUMNS,
+        from: 'users',
+        where: conditions,
+        params,
+        keyset: {
+          createdAt: 'created_at',
+          id: 'id',
+          createdAtOrder: byCreation ? direction : 'DESC',
+          idOrder: 'ASC',
+        },
+        orderBy: byCreation ? undefined : `${USER_SORT_COLUMNS[filter.sortBy]} ${direction} NULLS LAST, id`,
+      },
+      filter,
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { BadRequestError, ConflictError, NotFoundError } from '../../platform/http/domain-error';
-import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
+import { Page } from '../../platform/http/pagination';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { hashPassword } from '../auth/password-hasher';
 import { RefreshTokenRepository } from '../auth/refresh-token.repository';
@@ -43,15 +43,16 @@ export class UsersService {
   }
 
   async list(query: ListUsersQueryDto): Promise<Page<UserResponseDto>> {
-    const { rows, total } = await this.users.list({
+    const page = await this.users.list({
       search: query.search?.trim(),
       isActive: query.isActive,
       sortBy: query.sortBy,
       sortOrder: query.sortOrder,
+      page: query.page,
       limit: query.limit,
-      offset: offsetOf(query.page, query.limit),
+      cursor: query.cursor,
     });
-    return pageOf(rows.map(toUserResponse), query.page, query.limit, total);
+    return { data: page.data.map(toUserResponse), meta: page.meta };
   }
 
   async create(input: CreateUserDto): Promise<UserResponseDto> {

@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/config';
 import { databaseUrlFor, dropDatabase, uniqueName } from '../../../test/support/test-database';
 import { createDataSource } from './data-source';
 import { MIGRATIONS } from './migrations';
+import { HOT_TABLE_AUTOVACUUM } from './migrations/1733200100000-HotTableAutovacuum';
 
 async function tablesOf(url: string): Promise<string[]> {
   const client = new Client({ connectionString: url });
@@ -109,6 +110,25 @@ describe('Database bootstrap', () => {
         expect(await tablesOf(url)).toContain('orders');
       } finally {
         await dataSource.destroy();
+      }
+    });
+
+    it('set autovacuum by dead-tuple count on the hot-update tables (issue 22)', async () => {
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ relname: string; reloptions: string[] }>(
+          `SELECT relname, reloptions FROM pg_class
+           WHERE relname = ANY($1) AND relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY relname`,
+          [Object.keys(HOT_TABLE_AUTOVACUUM)],
+        );
+        expect(rows.map((r) => r.relname)).toEqual(['inventory', 'orders', 'outbox_events', 'saga_state']);
+        for (const row of rows) {
+          const expected = Object.entries(HOT_TABLE_AUTOVACUUM[row.relname]).map(([k, v]) => `${k}=${v}`);
+          expect(row.reloptions.sort()).toEqual(expected.sort());
+        }
+      } finally {
+        await client.end();
       }
     });
 

@@ -5,6 +5,8 @@ import { UserTokenVersion1732300400000 } from './migrations/1732300400000-UserTo
 import { MockGatewayLedger1733000000000 } from './migrations/1733000000000-MockGatewayLedger';
 import { DeadLetterResolved1733100000000 } from './migrations/1733100000000-DeadLetterResolved';
 import { Webhooks1733300000000 } from './migrations/1733300000000-Webhooks';
+import { RetentionIndexes1733200000000 } from './migrations/1733200000000-RetentionIndexes';
+import { HotTableAutovacuum1733200100000 } from './migrations/1733200100000-HotTableAutovacuum';
 import { OutboxTraceContext1733400000000 } from './migrations/1733400000000-OutboxTraceContext';
 
 /** Every migration, oldest first. `npm run db:migration:create -- Name` adds a file to migrations/. */
@@ -15,5 +17,7 @@ export const MIGRATIONS: (new () => MigrationInterface)[] = [
   MockGatewayLedger1733000000000,
   DeadLetterResolved1733100000000,
   Webhooks1733300000000,
+  RetentionIndexes1733200000000,
+  HotTableAutovacuum1733200100000,
   OutboxTraceContext1733400000000,
 ];

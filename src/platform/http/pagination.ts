@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -23,18 +23,57 @@ export class PaginationQueryDto {
   limit: number = 20;
 }
 
+/**
+ * The lists that can grow without bound (orders, products, users, inventory, dead letters) also page by
+ * keyset: `?limit=20&cursor=<meta.nextCursor>`; built once in platform/database/keyset-page.ts.
+ */
+export class KeysetPaginationQueryDto extends PaginationQueryDto {
+  @ApiPropertyOptional({
+    description:
+      'Keyset paging: the `meta.nextCursor` of the previous page (opaque). Pages follow creation time and id, so ' +
+      'they cost the same at any depth and inserts never shift them; `page` and the sort options are then ignored. ' +
+      'An empty value starts at the top. A cursor this list did not issue is a 400 naming `cursor`.',
+    example: 'WyIyMDI2LTEyLTAyVDAyOjQyOjM5LjEyMzQ1NloiLCI0ZjJkOWI2ZS0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDAiXQ',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}
+
 export class PageMetaDto {
-  @ApiProperty({ example: 1 })
-  page!: number;
+  @ApiProperty({ example: 1, nullable: true, type: Number, description: 'null on a cursor page' })
+  page!: number | null;
 
   @ApiProperty({ example: 20 })
   limit!: number;
 
-  @ApiProperty({ example: 42 })
+  @ApiProperty({
+    example: 42,
+    description: "Exact up to 10,000 matching rows; past that the planner's estimate (see totalIsEstimate).",
+  })
   total!: number;
 
   @ApiProperty({ example: 3 })
   totalPages!: number;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'Pass as `cursor` for the next page; null on the last page (keyset lists only).',
+  })
+  nextCursor?: string | null;
+
+  @ApiPropertyOptional({ example: true, description: 'Present (true) when `total` is an estimate.' })
+  totalIsEstimate?: boolean;
+}
+
+/** What a list handler passes to the page builders. */
+export interface PageRequest {
+  page: number;
+  limit: number;
+  /** Present (even empty) for a keyset page. */
+  cursor?: string;
 }
 
 export interface Page<T> {

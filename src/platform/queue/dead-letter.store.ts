@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { keysetPage } from '../database/keyset-page';
+import { Page } from '../http/pagination';
 import { FailureReason } from './job-errors';
 
 /** RESOLVED: made moot by the system itself (see `resolve`), never by an operator. */
@@ -32,6 +34,7 @@ export interface DeadLetterFilter {
   status?: DeadLetterStatus;
   page: number;
   limit: number;
+  cursor?: string;
 }
 
 const COLUMNS = `id, queue, job_name AS "jobName", job_id AS "jobId", payload, error,
@@ -72,7 +75,8 @@ export class DeadLetterStore {
     );
   }
 
-  async list(filter: DeadLetterFilter): Promise<{ rows: DeadLetter[]; total: number }> {
+  /** Newest first; `cursor` pages by keyset, `page` by offset (platform/database/keyset-page.ts). */
+  async list(filter: DeadLetterFilter): Promise<Page<DeadLetter>> {
     const conditions: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, value: unknown): void => {
@@ -88,17 +92,17 @@ export class DeadLetterStore {
     if (filter.status) {
       add('status = ?', filter.status);
     }
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    const [{ total }] = await this.dataSource.query<{ total: string }[]>(
-      `SELECT count(*) AS total FROM dead_letters ${where}`,
-      params,
+    return keysetPage<DeadLetter>(
+      this.dataSource,
+      {
+        select: COLUMNS,
+        from: 'dead_letters',
+        where: conditions,
+        params,
+        keyset: { createdAt: 'created_at', id: 'id', createdAtOrder: 'DESC', idOrder: 'ASC' },
+      },
+      filter,
     );
-    const rows = await this.dataSource.query<DeadLetter[]>(
-      `SELECT ${COLUMNS} FROM dead_letters ${where}
-       ORDER BY created_at DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-      [...params, filter.limit, (filter.page - 1) * filter.limit],
-    );
-    return { rows, total: Number(total) };
   }
 
   async find(
@@ -124,6 +128,25 @@ export class DeadLetterStore {
 
   async markDiscarded(tx: EntityManager, id: string): Promise<void> {
     await tx.query(`UPDATE dead_letters SET status = 'DISCARDED', updated_at = now() WHERE id = $1`, [id]);
+  }
+
+  /**
+   * Deletes up to `limit` letters that were settled (replayed, discarded or resolved) and untouched for
+   * the retention; OPEN ones are never deleted. A letter that fails again is reopened, so it stays.
+   */
+  async pruneSettled(olderThanSeconds: number, limit: number): Promise<number> {
+    const [{ count }] = await this.dataSource.query<{ count: number }[]>(
+      `WITH gone AS (
+         DELETE FROM dead_letters WHERE id IN (
+           SELECT id FROM dead_letters
+           WHERE status IN ('REPLAYED', 'DISCARDED', 'RESOLVED')
+             AND updated_at < now() - make_interval(secs => $1)
+           ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*)::int AS count FROM gone`,
+      [olderThanSeconds, limit],
+    );
+    return count;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 export type InboxOutcome<T> = { duplicate: false; result: T } | { duplicate: true };
 
@@ -27,4 +27,26 @@ export class Inbox {
     }
     return { duplicate: false, result: await effect() };
   }
+}
+
+/**
+ * Deletes up to `limit` inbox rows older than the retention, oldest first (an index range scan on
+ * processed_at); the retention is at least the longest redelivery horizon (config.ts, redeliveryHorizon).
+ */
+export async function pruneInbox(
+  dataSource: DataSource,
+  olderThanSeconds: number,
+  limit: number,
+): Promise<number> {
+  const [{ count }] = await dataSource.query<{ count: number }[]>(
+    `WITH gone AS (
+       DELETE FROM processed_messages WHERE (consumer, message_id) IN (
+         SELECT consumer, message_id FROM processed_messages
+         WHERE processed_at < now() - make_interval(secs => $1)
+         ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING 1)
+     SELECT count(*)::int AS count FROM gone`,
+    [olderThanSeconds, limit],
+  );
+  return count;
 }

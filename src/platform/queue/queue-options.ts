@@ -1,5 +1,5 @@
 import { DefaultJobOptions, RateLimiterOptions } from 'bullmq';
-import { AppConfig } from '../../config/config';
+import { AppConfig, FAILED_JOB_RETENTION_SECONDS } from '../../config/config';
 import { JOBS, QUEUES, QueueName } from './queue-names';
 
 /** Everything that shapes one queue: its jobs, the options every job gets, and how workers consume it. */
@@ -24,7 +24,8 @@ const DAY = 24 * HOUR;
  * recognised as a duplicate (BullMQ ignores an add whose job id still exists); the inbox covers later ones.
  */
 const KEEP_COMPLETED = { age: DAY, count: 10_000 };
-const KEEP_FAILED = { age: 7 * DAY, count: 50_000 };
+// The inbox keeps message ids at least this long (INBOX_RETENTION_SECONDS), so a retried failed job stays a no-op.
+const KEEP_FAILED = { age: FAILED_JOB_RETENTION_SECONDS, count: 50_000 };
 
 /** The one options table: attempts, backoff with jitter, retention, concurrency and rate limits per queue. */
 export function queueDefinitions(config: Pick<AppConfig, 'queue' | 'webhooks'>): QueueDefinition[] {

@@ -1,11 +1,13 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/config';
-import { APP_CONFIG } from '../../config/config.module';
+import { APP_CONFIG, InjectConfig } from '../../config/config.module';
+import { RetentionRegistry } from '../retention/retention.registry';
 import { BatchHandOff } from './batch-hand-off';
 import { DeadLetterService } from './dead-letter.service';
 import { DeadLetterStore } from './dead-letter.store';
-import { Inbox } from './inbox';
+import { Inbox, pruneInbox } from './inbox';
 import { JobHandlerRegistry } from './job-handler.registry';
 import { queueDefinitions } from './queue-options';
 import { QueueMonitor } from './queue.monitor';
@@ -38,4 +40,23 @@ import { WorkerHost } from './worker.host';
   ],
   exports: [QueueRegistry, JobHandlerRegistry, DeadLetterStore, DeadLetterService, Inbox, BatchHandOff],
 })
-export class QueueModule {}
+export class QueueModule implements OnModuleInit {
+  constructor(
+    private readonly retention: RetentionRegistry,
+    private readonly dataSource: DataSource,
+    private readonly deadLetters: DeadLetterStore,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const { inboxSeconds, deadLetterSeconds } = this.config.retention;
+    this.retention.register({
+      table: 'processed_messages',
+      pruneBatch: (limit) => pruneInbox(this.dataSource, inboxSeconds, limit),
+    });
+    this.retention.register({
+      table: 'dead_letters',
+      pruneBatch: (limit) => this.deadLetters.pruneSettled(deadLetterSeconds, limit),
+    });
+  }
+}

@@ -1,12 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDateString, IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
-import { PaginationQueryDto } from '../../../platform/http/pagination';
+import { KeysetPaginationQueryDto } from '../../../platform/http/pagination';
 import { ORDER_STATUSES, OrderStatus } from '../order-status';
 
 const AMOUNT = /^\d{1,10}(\.\d{1,2})?$/;
 
 /** The list's filters; a customer's list is always their own, so `email` narrows only an admin's. */
-export class ListOrdersQuery extends PaginationQueryDto {
+export class ListOrdersQuery extends KeysetPaginationQueryDto {
   @ApiPropertyOptional({ enum: ORDER_STATUSES })
   @IsOptional()
   @IsIn(ORDER_STATUSES)
