@@ -61,6 +61,15 @@ export interface AppConfig {
     /** Health threshold: an oldest pending event older than this marks the outbox `degraded`. */
     healthMaxAgeSeconds: number;
   };
+  /** Domain events to NATS JetStream (docs/events.md); `url` unset = off. */
+  eventStream: {
+    url: string | undefined;
+    streamName: string;
+    subjectPrefix: string;
+    duplicateWindowSeconds: number;
+    pollIntervalMs: number;
+    retryMaxDelayMs: number;
+  };
   auth: {
     jwtSecret: string;
     jwtSecretGenerated: boolean;
@@ -329,6 +338,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       retentionHours: v.OUTBOX_RETENTION_HOURS,
       pruneIntervalMs: v.OUTBOX_PRUNE_INTERVAL_MS,
       healthMaxAgeSeconds: v.OUTBOX_HEALTH_MAX_AGE_SECONDS,
+    },
+    eventStream: {
+      url: v.EVENT_STREAM_URL,
+      streamName: v.EVENT_STREAM_NAME,
+      subjectPrefix: v.EVENT_STREAM_SUBJECT_PREFIX,
+      duplicateWindowSeconds: v.EVENT_STREAM_DUPLICATE_WINDOW_SECONDS,
+      pollIntervalMs: v.EVENT_STREAM_POLL_INTERVAL_MS,
+      retryMaxDelayMs: v.EVENT_STREAM_RETRY_MAX_DELAY_MS,
     },
     auth: {
       jwtSecret: v.JWT_SECRET ?? randomBytes(48).toString('base64url'),

@@ -70,6 +70,7 @@ const NOTIFICATIONS = 'Notifications';
 const SAGA = 'Order saga';
 const INVARIANTS = 'Invariant checker';
 const OBSERVABILITY = 'Metrics and health';
+const EVENT_STREAM = 'Event stream (NATS JetStream)';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/async_orders';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -394,6 +395,47 @@ export const VARIABLES = {
     max: 86_400,
     description:
       'The outbox health check says `degraded: true` when the oldest unpublished event is older than this.',
+  }),
+
+  EVENT_STREAM_URL: optionalUrl({
+    group: EVENT_STREAM,
+    protocols: ['nats:', 'tls:'],
+    description:
+      'Publishes every outbox domain event to NATS JetStream (`nats://host:port`); unset turns the stream off. See docs/events.md.',
+  }),
+  EVENT_STREAM_NAME: string({
+    group: EVENT_STREAM,
+    default: 'AOP_EVENTS',
+    description:
+      'The JetStream stream the events go to; created with the subjects `<EVENT_STREAM_SUBJECT_PREFIX>.>` when missing, left as it is when it exists.',
+  }),
+  EVENT_STREAM_SUBJECT_PREFIX: string({
+    group: EVENT_STREAM,
+    default: 'aop.events',
+    description: 'Each event is published on `<prefix>.<event type>`, e.g. `aop.events.OrderCreated`.',
+  }),
+  EVENT_STREAM_DUPLICATE_WINDOW_SECONDS: integer({
+    group: EVENT_STREAM,
+    default: 600,
+    min: 1,
+    max: 86_400,
+    description:
+      "The stream's duplicate window when this service creates it: a republished event (same `Nats-Msg-Id`) within it is dropped by JetStream.",
+  }),
+  EVENT_STREAM_POLL_INTERVAL_MS: integer({
+    group: EVENT_STREAM,
+    default: 200,
+    min: 10,
+    max: 600_000,
+    description: 'How often the stream publisher looks for events the outbox relay has handed to it.',
+  }),
+  EVENT_STREAM_RETRY_MAX_DELAY_MS: integer({
+    group: EVENT_STREAM,
+    default: 10_000,
+    min: 10,
+    max: 3_600_000,
+    description:
+      'Longest pause between attempts while NATS is unreachable or rejects an event (exponential from the poll interval). Events wait in PostgreSQL meanwhile.',
   }),
 
   JWT_SECRET: optionalString({
