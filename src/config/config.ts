@@ -46,6 +46,8 @@ export interface AppConfig {
     ratePerSecond: { paymentProcessing: number; notificationSending: number };
     /** How often queue counts, dead letters and the outbox backlog are sampled into gauges. */
     metricsIntervalMs: number;
+    /** Least time between a job's progress writes, and before its first. */
+    progressIntervalMs: number;
     /** Health thresholds: above them a queue is reported `degraded` (still up). */
     health: { waitingThreshold: number; failedThreshold: number; delayedThreshold: number };
   };
@@ -322,6 +324,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         notificationSending: v.QUEUE_RATE_NOTIFICATION_SENDING,
       },
       metricsIntervalMs: v.QUEUE_METRICS_INTERVAL_MS,
+      progressIntervalMs: v.QUEUE_PROGRESS_INTERVAL_MS,
       health: {
         waitingThreshold: v.QUEUE_HEALTH_WAITING_THRESHOLD,
         failedThreshold: v.QUEUE_HEALTH_FAILED_THRESHOLD,

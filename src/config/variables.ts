@@ -309,6 +309,14 @@ export const VARIABLES = {
     description:
       'How often the worker role samples queue counts, open dead letters and the outbox backlog into gauges (never during a scrape).',
   }),
+  QUEUE_PROGRESS_INTERVAL_MS: integer({
+    group: QUEUES,
+    default: 250,
+    min: 0,
+    max: 60_000,
+    description:
+      "Least time between two progress writes of one job (`job.updateProgress`), and before its first: shorter jobs write none, a slow job's step shows within it. See docs/messaging.md.",
+  }),
   QUEUE_HEALTH_WAITING_THRESHOLD: integer({
     group: QUEUES,
     default: 1000,

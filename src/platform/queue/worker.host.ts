@@ -10,6 +10,7 @@ import { queueKeyPrefix } from '../redis/redis-connection';
 import { RedisService } from '../redis/redis.service';
 import { DeadLetterStore } from './dead-letter.store';
 import { isOutboxJobData, JobInfo } from './job-data';
+import { JobProgressReporter } from './job-progress';
 import { describeError, FailureReason, isPermanentError, RetryLaterError } from './job-errors';
 import { checkJobHandlers, handlerKey, RegisteredJobHandler } from './job-handler.registry';
 import { QueueDefinition } from './queue-options';
@@ -109,19 +110,26 @@ export class WorkerHost {
     return runWithContext(context, async () => {
       const labels = { queue: definition.name, job: job.name };
       const stop = this.duration.startTimer(labels);
+      const attempt = job.attemptsMade + 1;
+      const progress = new JobProgressReporter(
+        (value) => job.updateProgress(value),
+        this.config.queue.progressIntervalMs,
+        (error) => this.logger.warn({ job: job.name, err: (error as Error).message }, 'progress not written'),
+      );
       const info: JobInfo = {
         id: jobId,
         name: job.name,
         queue: definition.name,
         attemptsMade: job.attemptsMade,
         attempts: job.opts.attempts ?? 1,
+        progress: (value) => progress.report({ ...value, attempt }),
       };
       try {
         const handler = this.handlers.get(handlerKey(definition.name, job.name));
         if (!handler) {
           throw new UnrecoverableError(`No handler for job "${job.name}" on queue "${definition.name}"`);
         }
-        const result = await handler.handler(data as never, info);
+        const result = await handler.handler(data as never, info).finally(() => progress.finish());
         const seconds = stop({ outcome: 'completed' });
         this.logger.debug(
           { job: job.name, attempt: job.attemptsMade + 1, durationMs: Math.round(seconds * 1000) },
