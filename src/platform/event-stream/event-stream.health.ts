@@ -2,6 +2,7 @@ import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
+import { runsWorkers } from '../../config/roles';
 import { HealthCheckRegistry } from '../health/health-check.registry';
 import { withTimeout } from '../queue/with-timeout';
 import { EVENT_SINKS, EventSink } from './event-sink';
@@ -22,6 +23,10 @@ export class EventStreamHealth implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    // Only the worker role publishes: an api process never connects, so it has nothing to report.
+    if (!runsWorkers(this.config)) {
+      return;
+    }
     for (const sink of this.sinks) {
       this.registry.register(`event-sink-${sink.name}`, () => this.backlog(sink));
     }
