@@ -29,6 +29,8 @@ export interface EndToEndPhase {
   roundTripsPerOrder?: number | null;
   /** Commands the (bench's own) Redis processed per settled order. */
   redisCommandsPerOrder?: number | null;
+  /** The same by command, the busiest first (what to cut). */
+  redisCommandsByType?: Record<string, number>;
   /** Payment jobs retried (attempts spent) and put back (no attempt spent), and gateway 429s, in the phase. */
   payments?: PaymentCounters;
 }
@@ -44,6 +46,7 @@ export interface CpuReading {
 export interface CounterReading {
   roundTrips: number | undefined;
   redisCommands: number | undefined;
+  redisCommandStats?: Record<string, number>;
 }
 
 export interface EndToEndRun {
@@ -123,6 +126,11 @@ async function phase(
     transactionsPerOrder: settle.settled > 0 ? (xactAfter - xactBefore) / settle.settled : null,
     roundTripsPerOrder: count(countersBefore.roundTrips, countersAfter.roundTrips, settle.settled),
     redisCommandsPerOrder: count(countersBefore.redisCommands, countersAfter.redisCommands, settle.settled),
+    redisCommandsByType: perCommand(
+      countersBefore.redisCommandStats,
+      countersAfter.redisCommandStats,
+      settle.settled,
+    ),
     payments: {
       retried: paymentsAfter.retried - paymentsBefore.retried,
       delayed: paymentsAfter.delayed - paymentsBefore.delayed,
@@ -231,3 +239,23 @@ export async function runEndToEnd(
 const AT_REST_ORDERS = 50;
 const AT_REST_RATE = 20;
 const WARM_UP_ORDERS = 30;
+
+/** Calls per settled order of each Redis command, busiest first (those above 0.05 per order). */
+function perCommand(
+  before: Record<string, number> | undefined,
+  after: Record<string, number> | undefined,
+  settled: number,
+): Record<string, number> | undefined {
+  if (!before || !after || settled === 0) {
+    return undefined;
+  }
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([command, calls]): [string, number] => [
+        command,
+        Math.round(((calls - (before[command] ?? 0)) / settled) * 100) / 100,
+      ])
+      .filter(([, perOrder]) => perOrder >= 0.05)
+      .sort((a, b) => b[1] - a[1]),
+  );
+}

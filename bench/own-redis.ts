@@ -50,6 +50,25 @@ export class OwnRedis {
     }
   }
 
+  /** Calls per command so far (INFO commandstats), this call's own INFO included. */
+  async commandStats(): Promise<Record<string, number>> {
+    const client = new Redis(this.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const info = await client.info('commandstats');
+      return Object.fromEntries(
+        [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]),
+      );
+    } finally {
+      client.disconnect();
+    }
+  }
+
   /** Commands the server has processed so far (INFO stats), this call's own INFO included. */
   async commandsProcessed(): Promise<number> {
     const client = new Redis(this.url, {

@@ -185,7 +185,22 @@ export function renderCostTable(results: BenchResults): string {
   if (rows.length === 0) {
     return '';
   }
-  return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const commands = results.endToEnd.flatMap((run) =>
+    phasesOf(run)
+      .filter(({ phase }) => phase.redisCommandsByType)
+      .map(
+        ({ name, phase }) =>
+          `Redis commands per order, ${run.label}, ${name}: ` +
+          Object.entries(phase.redisCommandsByType!)
+            .slice(0, 12)
+            .map(([command, n]) => `${command} ${n}`)
+            .join(', '),
+      ),
+  );
+  return [
+    [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n'),
+    ...commands,
+  ].join('\n');
 }
 
 const ms2 = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : n.toFixed(2));

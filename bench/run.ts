@@ -263,6 +263,7 @@ class Bench {
     return {
       roundTrips: this.pgProxy?.roundTrips,
       redisCommands: this.redis ? await this.redis.commandsProcessed() : undefined,
+      redisCommandStats: this.redis ? await this.redis.commandStats() : undefined,
     };
   }
 }

@@ -552,6 +552,65 @@ describe('Checkout saga recovery', () => {
     expect(await stockOf(h.sut.dataSource, product.id)).toEqual({ quantity: 3, reserved: 0 });
   });
 
+  it('a saga job dead-lettered as STALLED or out of attempts is resolved once recovery has finished its order; every other letter stays open', async () => {
+    h = await startHarness({ SAGA_STALL_SECONDS: '1', SAGA_RECOVERY_INTERVAL_MS: '200' });
+    const product = await createProduct(h.sut.dataSource, { stock: 5 });
+    const orderId = await placeOrder(h, { items: [{ productId: product.id, quantity: 1 }] });
+    expect(await settledStatus(h.sut.dataSource, orderId, ['CONFIRMED'])).toEqual({
+      status: 'CONFIRMED',
+      failure_reason: null,
+    });
+    const unfinished = randomUUID(); // an order id without a finished saga
+    const event = (id: string) => ({ payload: { orderId: id }, aggregateId: id, jobId: randomUUID() });
+    const letter = async (
+      queue: string,
+      jobName: string,
+      reason: string,
+      payload: unknown,
+    ): Promise<string> => {
+      const [row] = await h!.sut.dataSource.query(
+        `INSERT INTO dead_letters (queue, job_name, job_id, payload, error, failure_reason, attempts)
+         VALUES ($1, $2, $3, $4, 'job stalled more than allowable limit', $5, 1) RETURNING id`,
+        [queue, jobName, randomUUID(), JSON.stringify(payload), reason],
+      );
+      return row.id as string;
+    };
+    const open = [
+      await letter('order-processing', 'advance-saga-batch', 'STALLED', {
+        events: [event(orderId), event(unfinished)],
+      }),
+      await letter('order-processing', 'advance-saga', 'PERMANENT_FAILURE', event(orderId)),
+      await letter('notification-sending', 'send-notification', 'STALLED', event(orderId)),
+      await letter('order-processing', 'advance-saga', 'STALLED', event(unfinished)),
+    ];
+    // Inserted after the others: the pass that resolves these has seen all of them.
+    const moot = await letter('order-processing', 'advance-saga', 'STALLED', event(orderId));
+    const mootBatch = await letter('payment-processing', 'charge-payment-batch', 'STALLED', {
+      events: [event(orderId), event(orderId)],
+    });
+    const mootExhausted = await letter(
+      'payment-processing',
+      'charge-payment',
+      'ATTEMPTS_EXHAUSTED',
+      event(orderId),
+    );
+
+    const statusOf = async (ids: string[]) =>
+      (
+        await h!.sut.dataSource.query(
+          `SELECT status, resolution FROM dead_letters WHERE id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], id)`,
+          [ids],
+        )
+      ).map((r: { status: string; resolution: string | null }) => `${r.status}:${r.resolution ?? ''}`);
+    const resolved = await eventually(async () => {
+      const rows = await statusOf([moot, mootBatch, mootExhausted]);
+      return rows.every((r: string) => r.startsWith('RESOLVED')) ? rows : undefined;
+    });
+    expect(resolved).toEqual(Array(3).fill('RESOLVED:saga recovery finished the order after the job failed'));
+    // The same pass saw the others: they stay for an operator.
+    expect(await statusOf(open)).toEqual(['OPEN:', 'OPEN:', 'OPEN:', 'OPEN:']);
+  });
+
   it('a notification whose job was lost (Redis emptied) is asked for again and sent once', async () => {
     h = await startHarness({ SAGA_STALL_SECONDS: '1', SAGA_RECOVERY_INTERVAL_MS: '200' });
     const { user } = await createUserWithToken(h.sut);

@@ -62,9 +62,13 @@ describe('Access-token revocation across API processes', () => {
     });
   });
 
-  it('a demoted admin loses the admin routes on the other process within seconds', async () => {
+  it('a demoted admin loses the admin routes and Bull Board (token and board session) on the other process within seconds', async () => {
     const { user, token } = await createUserWithToken(one, { role: 'admin' });
     await call(two, 'get', '/api/v1/users', token).expect(200);
+    await call(two, 'get', '/admin/queues', token).expect(200);
+    const opened = await call(one, 'post', '/api/v1/admin/queues/session', token).expect(204);
+    const session = String(opened.headers['set-cookie']).split(';')[0];
+    await two.http().get('/admin/queues').set('cookie', session).expect(200);
 
     await call(one, 'put', `/api/v1/users/${user.id}`, admin).send({ role: 'customer' }).expect(200);
 
@@ -72,6 +76,8 @@ describe('Access-token revocation across API processes', () => {
       timeoutMs: 5000,
       what: 'the old admin token to be refused',
     });
+    await call(two, 'get', '/admin/queues', token).expect(401);
+    await two.http().get('/admin/queues').set('cookie', session).expect(401);
   });
 
   it('POST /auth/logout-all ends every session: access tokens on every process and refresh tokens', async () => {

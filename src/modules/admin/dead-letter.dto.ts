@@ -53,6 +53,8 @@ export class DeadLetterDto {
   @ApiProperty({ enum: DEAD_LETTER_STATUSES }) status!: DeadLetterStatus;
   @ApiProperty() replayCount!: number;
   @ApiProperty({ nullable: true, type: String }) replayedJobId!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Why the system itself closed it (RESOLVED)' })
+  resolution!: string | null;
   @ApiProperty() createdAt!: Date;
   @ApiProperty() updatedAt!: Date;
 }

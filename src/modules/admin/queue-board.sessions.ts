@@ -19,6 +19,8 @@ interface BoardClaims {
   jti: string;
   /** Milliseconds, unlike `iat`: a session opened in the same second as a sign-out must survive it. */
   issuedAtMs: number;
+  /** The token version of the access token that opened the session (absent in older sessions: 0). */
+  tokenVersion?: number;
   exp: number;
 }
 
@@ -41,7 +43,14 @@ export class QueueBoardSessions {
 
   issue(user: AuthenticatedUser): string {
     return this.jwt.sign(
-      { sub: user.id, email: user.email, role: user.role, jti: randomUUID(), issuedAtMs: Date.now() },
+      {
+        sub: user.id,
+        email: user.email,
+        role: user.role,
+        jti: randomUUID(),
+        issuedAtMs: Date.now(),
+        tokenVersion: user.tokenVersion ?? 0,
+      },
       {
         algorithm: 'HS256',
         expiresIn: BOARD_SESSION_TTL_SECONDS,
@@ -64,7 +73,7 @@ export class QueueBoardSessions {
     if (revoked !== null || (revokedBefore !== null && claims.issuedAtMs <= Number(revokedBefore))) {
       return undefined;
     }
-    return { id: claims.sub, email: claims.email, role: 'admin' };
+    return { id: claims.sub, email: claims.email, role: 'admin', tokenVersion: claims.tokenVersion ?? 0 };
   }
 
   /** Ends the session the cookie holds; a token that is not a live session needs no revocation. */

@@ -18,6 +18,7 @@ import { currentContext } from '../../platform/http/request-context';
 import { QueueRegistry } from '../../platform/queue/queue.registry';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { TokenService } from '../auth/token.service';
+import { UserStandingCache } from '../auth/user-standing.cache';
 import { BOARD_COOKIE, BOARD_PATH, cookieValue, QueueBoardSessions } from './queue-board.sessions';
 
 const REDIS_DOWN = 'Board sessions cannot be checked right now; try again shortly.';
@@ -37,6 +38,7 @@ export class QueueBoard implements OnModuleInit {
     private readonly queues: QueueRegistry,
     private readonly tokens: TokenService,
     private readonly sessions: QueueBoardSessions,
+    private readonly standing: UserStandingCache,
   ) {}
 
   onModuleInit(): void {
@@ -80,6 +82,13 @@ export class QueueBoard implements OnModuleInit {
     let user: AuthenticatedUser | undefined;
     try {
       user = await this.userOf(request);
+      // As on every admin route: a user demoted, disabled or logged out everywhere is refused at once,
+      // and nothing is trusted while revocations cannot be received.
+      const standing = user ? await this.standing.check(user, true) : 'ok';
+      if (standing === 'unverifiable') {
+        throw new Error('token revocations cannot be received');
+      }
+      user = standing === 'revoked' ? undefined : user;
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'board session check failed');
       return this.refuse(request, reply, new ServiceUnavailableException(REDIS_DOWN));

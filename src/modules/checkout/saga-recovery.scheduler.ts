@@ -7,6 +7,8 @@ import { runsWorkers } from '../../config/roles';
 import { runWithContext } from '../../platform/http/request-context';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
+import { DeadLetterStore } from '../../platform/queue/dead-letter.store';
+import { QUEUES } from '../../platform/queue/queue-names';
 import { PeriodicTask } from '../../platform/scheduling/periodic-task';
 import { NotificationsService } from '../notifications/notifications.service';
 import { PaymentsService } from '../payments/payments.service';
@@ -14,14 +16,20 @@ import { SagaRepository } from './saga.repository';
 import { SagaRunner } from './saga.runner';
 
 const BATCH = 50;
+/**
+ * The queues whose jobs only drive a saga: once the saga has finished, a job of theirs that died of a
+ * stall or of transient failures is moot. A permanent failure names a defect and stays open.
+ */
+const SAGA_QUEUES = [QUEUES.orderProcessing, QUEUES.paymentProcessing, QUEUES.inventoryManagement];
 /** A QUEUED notification gets this many stall windows (its retries back off) before it is asked for again. */
 const NOTIFICATION_STALL_FACTOR = 5;
 
 /**
  * Worker role: finds sagas that stopped moving (a worker killed mid-flight, a lost job, a webhook that
  * never came) and resumes them; cancels, with reason TIMEOUT, those still unfinished after
- * SAGA_TIMEOUT_SECONDS; asks again for notifications whose job was lost. Several workers may run it:
- * claims use SKIP LOCKED.
+ * SAGA_TIMEOUT_SECONDS; asks again for notifications whose job was lost; resolves the dead letters of
+ * saga jobs that stalled out (a worker killed under them twice) once recovery has finished their orders.
+ * Several workers may run it: claims use SKIP LOCKED.
  */
 @Injectable()
 export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDestroy {
@@ -36,6 +44,7 @@ export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDe
     private readonly payments: PaymentsService,
     private readonly outbox: OutboxWriter,
     private readonly notifications: NotificationsService,
+    private readonly deadLetters: DeadLetterStore,
     @InjectConfig() private readonly config: AppConfig,
     metrics: MetricsService,
   ) {
@@ -63,7 +72,12 @@ export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDe
   }
 
   /** One recovery pass; returns what it did. */
-  async recoverNow(): Promise<{ resumed: number; timedOut: number; notificationsRequeued: number }> {
+  async recoverNow(): Promise<{
+    resumed: number;
+    timedOut: number;
+    notificationsRequeued: number;
+    deadLettersResolved: number;
+  }> {
     const timedOut = await this.dataSource.transaction(async (tx) => {
       const orderIds = await this.sagas.findTimedOut(tx, this.config.saga.timeoutSeconds, BATCH);
       for (const orderId of orderIds) {
@@ -100,12 +114,42 @@ export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDe
         }
       });
     }
-    if (stalled.length > 0 || timedOut.length > 0 || requeued > 0) {
-      this.logger.log(
-        { resumed: stalled.length, timedOut: timedOut.length, notificationsRequeued: requeued },
-        'saga recovery pass',
-      );
+    const resolved = await this.resolveMootDeadLetters();
+    const pass = {
+      resumed: stalled.length,
+      timedOut: timedOut.length,
+      notificationsRequeued: requeued,
+      deadLettersResolved: resolved,
+    };
+    if (Object.values(pass).some((n) => n > 0)) {
+      this.logger.log(pass, 'saga recovery pass');
     }
-    return { resumed: stalled.length, timedOut: timedOut.length, notificationsRequeued: requeued };
+    return pass;
+  }
+
+  /**
+   * A saga job that stalled out (BullMQ's STALLED: its worker died under it twice) or ran out of attempts
+   * on transient failures is dead-lettered, but it only drove its orders' sagas, which recovery resumes
+   * on its own. Once every order the job carried has a finished saga, the letter is moot: RESOLVED, with
+   * the reason, so that open dead letters stay the ones an operator must look at.
+   */
+  private async resolveMootDeadLetters(): Promise<number> {
+    const letters = await this.deadLetters.openWithOrders(
+      SAGA_QUEUES,
+      ['STALLED', 'ATTEMPTS_EXHAUSTED'],
+      BATCH * 10,
+    );
+    if (letters.length === 0) {
+      return 0;
+    }
+    const finished = await this.sagas.findFinished(
+      this.dataSource.manager,
+      letters.flatMap((l) => l.orderIds),
+    );
+    const moot = letters.filter((l) => l.orderIds.length > 0 && l.orderIds.every((id) => finished.has(id)));
+    return this.deadLetters.resolve(
+      moot.map((l) => l.id),
+      'saga recovery finished the order after the job failed',
+    );
   }
 }

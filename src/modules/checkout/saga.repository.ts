@@ -161,6 +161,15 @@ export class SagaRepository {
     return rows.map((r) => r.order_id);
   }
 
+  /** Of these orders, those whose saga has finished (nothing more to do). */
+  async findFinished(tx: EntityManager, orderIds: readonly string[]): Promise<Set<string>> {
+    const rows = await tx.query<{ order_id: string }[]>(
+      `SELECT order_id FROM saga_state WHERE order_id = ANY($1::uuid[]) AND status = ANY($2::text[])`,
+      [orderIds, FINISHED_SAGA_STATUSES],
+    );
+    return new Set(rows.map((r) => r.order_id));
+  }
+
   /** Unfinished sagas started more than `timeoutSeconds` ago. */
   async findTimedOut(tx: EntityManager, timeoutSeconds: number, limit: number): Promise<string[]> {
     const rows = await tx.query<{ order_id: string }[]>(

@@ -3,6 +3,7 @@ import { InitialSchema1732300000000 } from './migrations/1732300000000-InitialSc
 import { OutboxReplayAndDeadLetterKeys1732300300000 } from './migrations/1732300300000-OutboxReplayAndDeadLetterKeys';
 import { UserTokenVersion1732300400000 } from './migrations/1732300400000-UserTokenVersion';
 import { MockGatewayLedger1733000000000 } from './migrations/1733000000000-MockGatewayLedger';
+import { DeadLetterResolved1733100000000 } from './migrations/1733100000000-DeadLetterResolved';
 import { OutboxSinkMarks1733970000000 } from './migrations/1733970000000-OutboxSinkMarks';
 
 /** Every migration, oldest first. `npm run db:migration:create -- Name` adds a file to migrations/. */
@@ -11,5 +12,6 @@ export const MIGRATIONS: (new () => MigrationInterface)[] = [
   OutboxReplayAndDeadLetterKeys1732300300000,
   UserTokenVersion1732300400000,
   MockGatewayLedger1733000000000,
+  DeadLetterResolved1733100000000,
   OutboxSinkMarks1733970000000,
 ];

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { FailureReason } from './job-errors';
 
-export const DEAD_LETTER_STATUSES = ['OPEN', 'REPLAYED', 'DISCARDED'] as const;
+/** RESOLVED: made moot by the system itself (see `resolve`), never by an operator. */
+export const DEAD_LETTER_STATUSES = ['OPEN', 'REPLAYED', 'DISCARDED', 'RESOLVED'] as const;
 export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
 
 export interface NewDeadLetter {
@@ -20,6 +21,7 @@ export interface DeadLetter extends NewDeadLetter {
   status: DeadLetterStatus;
   replayCount: number;
   replayedJobId: string | null;
+  resolution: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -34,7 +36,7 @@ export interface DeadLetterFilter {
 
 const COLUMNS = `id, queue, job_name AS "jobName", job_id AS "jobId", payload, error,
   failure_reason AS "failureReason", attempts, status, replay_count AS "replayCount",
-  replayed_job_id AS "replayedJobId", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  replayed_job_id AS "replayedJobId", resolution, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** The dead-letter table: jobs that exhausted their attempts or failed permanently. */
 @Injectable()
@@ -122,6 +124,42 @@ export class DeadLetterStore {
 
   async markDiscarded(tx: EntityManager, id: string): Promise<void> {
     await tx.query(`UPDATE dead_letters SET status = 'DISCARDED', updated_at = now() WHERE id = $1`, [id]);
+  }
+
+  /**
+   * Open letters of the given queues that failed for one of `reasons`, each with the orders its job carried
+   * (one event's, or every event's of a batch job). Oldest first.
+   */
+  async openWithOrders(
+    queues: readonly string[],
+    reasons: readonly FailureReason[],
+    limit: number,
+  ): Promise<{ id: string; orderIds: string[] }[]> {
+    return this.dataSource.query(
+      `SELECT d.id,
+              coalesce(
+                (SELECT array_agg(e->'payload'->>'orderId') FROM jsonb_array_elements(
+                   CASE WHEN jsonb_typeof(d.payload->'events') = 'array' THEN d.payload->'events' END) e),
+                array_remove(ARRAY[coalesce(d.payload->'payload'->>'orderId', d.payload->>'orderId')], NULL)
+              ) AS "orderIds"
+       FROM dead_letters d
+       WHERE d.status = 'OPEN' AND d.failure_reason = ANY($2::text[]) AND d.queue = ANY($1::text[])
+       ORDER BY d.created_at LIMIT $3`,
+      [queues, reasons, limit],
+    );
+  }
+
+  /** Closes open letters the system has made moot; returns how many it closed. */
+  async resolve(ids: readonly string[], resolution: string): Promise<number> {
+    if (ids.length === 0) {
+      return 0;
+    }
+    const rows = await this.dataSource.query<{ id: string }[]>(
+      `UPDATE dead_letters SET status = 'RESOLVED', resolution = $2, updated_at = now()
+       WHERE id = ANY($1::uuid[]) AND status = 'OPEN' RETURNING id`,
+      [ids, resolution],
+    );
+    return rows.length;
   }
 
   async countOpenByQueue(): Promise<Map<string, number>> {
