@@ -311,7 +311,7 @@ export const VARIABLES = {
   }),
   QUEUE_PROGRESS_INTERVAL_MS: integer({
     group: QUEUES,
-    default: 250,
+    default: 1000,
     min: 0,
     max: 60_000,
     description:
