@@ -154,6 +154,27 @@ describe(EventStreamPublisher.name, () => {
       expect(metrics).toMatch(/aop_event_stream_lag_seconds_count\{sink="nats"\} 3/);
     });
 
+    it('retries an event it cannot publish later, with backoff, and publishes the others meanwhile', async () => {
+      const { p, sut, sink, streamName } = await build();
+      const [good, bad] = await commit(p, [orderCreated(), orderCreated()]);
+      // A payload version this release cannot read (written by a newer one).
+      await p.dataSource.query(`UPDATE outbox_events SET schema_version = 99 WHERE id = $1`, [bad]);
+      await p.relay.relayBatch();
+
+      expect(await sut.publishBatch(sink)).toBe(2);
+
+      expect(await msgIds(streamName)).toEqual([good]);
+      const [mark] = await p.dataSource.query<{ attempts: number; last_error: string; due: boolean }[]>(
+        `SELECT attempts, last_error, available_at <= now() AS due FROM outbox_sink_marks WHERE event_id = $1`,
+        [bad],
+      );
+      expect(mark).toMatchObject({ attempts: 1, due: false });
+      expect(mark.last_error).toMatch(/v99 is newer than this release/);
+      expect(await p.metrics.registry.metrics()).toMatch(
+        /aop_event_stream_events_total\{sink="nats",outcome="failed"\} 1/,
+      );
+    });
+
     it('adds no marks when the stream is off (EVENT_STREAM_URL unset)', async () => {
       const off = await buildPipeline({
         DATABASE_URL: database.url,
