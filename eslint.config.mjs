@@ -47,4 +47,41 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  {
+    // The operator console's browser modules: plain ES modules served as they are (docs/console.md), not
+    // part of the TypeScript program, so the type-aware rules are off and the browser's globals are on.
+    files: ['src/modules/console/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'fetch',
+          'URL',
+          'URLSearchParams',
+          'FormData',
+          'Node',
+          'Element',
+          'HTMLElement',
+          'HTMLInputElement',
+          'HTMLFormElement',
+          'HTMLDialogElement',
+          'CustomEvent',
+          'Event',
+          'EventListener',
+          'TextDecoderStream',
+          'AbortController',
+          'AbortSignal',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -5,6 +5,7 @@ import { ConfigModule } from './config/config.module';
 import { AdminModule } from './modules/admin/admin.module';
 import { AuthCoreModule } from './modules/auth/auth-core.module';
 import { CheckoutModule } from './modules/checkout/checkout.module';
+import { ConsoleModule } from './modules/console/console.module';
 import { OrdersModule } from './modules/orders/orders.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { UsersModule } from './modules/users/users.module';
@@ -51,6 +52,7 @@ export class AppModule {
         PaymentsModule,
         NotificationsModule,
         InvariantsModule,
+        ConsoleModule,
       ],
     };
   }

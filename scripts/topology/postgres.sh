@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PostgreSQL on one machine: a primary, a synchronous standby (streaming, pg_basebackup) and PgBouncer
 # (transaction mode) in front of the primary.
-#   scripts/topology/postgres.sh up|down|status|promote|pause-replay|resume-replay
+#   scripts/topology/postgres.sh up|down|status|promote|pause-replay|resume-replay|stop-standby|start-standby
 # Ports: PG_PRIMARY_PORT (default 5442), PG_STANDBY_PORT (5443), PGBOUNCER_PORT (6442).
 # Then: DATABASE_URL=postgres://postgres@127.0.0.1:6442/async_orders DATABASE_PREPARED_STATEMENTS=false
 #       DATABASE_DIRECT_URL=postgres://postgres@127.0.0.1:5442 DATABASE_REPLICA_URLS=postgres://postgres@127.0.0.1:5443/async_orders
@@ -36,6 +36,8 @@ max_client_conn = 1000
 default_pool_size = 20
 server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
+# After a failover the new target is tried again within a second, not the default 15 s.
+server_login_retry = 1
 logfile = $DIR/pgbouncer/pgbouncer.log
 pidfile = $DIR/pgbouncer/pgbouncer.pid
 admin_users = postgres
@@ -130,6 +132,26 @@ resume_replay() {
   log "replay resumed on the standby"
 }
 
+# The standby goes away (fast stop) and comes back. While it is away, the primary's commits wait for it
+# (it is the one synchronous standby): reads go on, writes hang until it is back.
+stop_standby() {
+  as_postgres "$PG_BIN/pg_ctl" -D "$DIR/standby" -m fast -w stop >/dev/null
+  log "standby stopped"
+}
+
+start_standby() {
+  as_postgres "$PG_BIN/pg_ctl" -D "$DIR/standby" -l "$DIR/standby.log" -w start >/dev/null
+  local state=''
+  for _ in $(seq 100); do
+    state="$(as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -Atc \
+      "SELECT sync_state FROM pg_stat_replication WHERE application_name = '$SYNC_NAME'" 2>/dev/null || true)"
+    [ "$state" = "sync" ] && break
+    sleep 0.1
+  done
+  [ "$state" = "sync" ] || die "the standby is not synchronous again after 10 s (see $DIR/standby.log)"
+  log "standby started and synchronous again"
+}
+
 down() {
   stop_pidfile "$DIR/pgbouncer/pgbouncer.pid"
   local node
@@ -155,5 +177,7 @@ case "${1:-}" in
   promote) promote ;;
   pause-replay) pause_replay ;;
   resume-replay) resume_replay ;;
-  *) echo "usage: $0 up|down|status|promote|pause-replay|resume-replay" >&2; exit 2 ;;
+  stop-standby) stop_standby ;;
+  start-standby) start_standby ;;
+  *) echo "usage: $0 up|down|status|promote|pause-replay|resume-replay|stop-standby|start-standby" >&2; exit 2 ;;
 esac

@@ -133,6 +133,46 @@ describe('Admin pipeline endpoints', () => {
       expect(row).toEqual({ processed_at: null, replay_count: 1 });
     });
 
+    it('lists parked events and replays one by its event id, leaving the others parked', async () => {
+      const aggregateId = randomUUID();
+      const park = async (type: string): Promise<string> => {
+        const [{ id }] = await sut.dataSource.query<{ id: string }[]>(
+          `INSERT INTO outbox_events (aggregate_type, aggregate_id, event_type, payload, attempts, last_error, parked_at)
+           VALUES ('order', $1, $2, '{}', 10, 'broker said no', now()) RETURNING id`,
+          [aggregateId, type],
+        );
+        return id;
+      };
+      const first = await park('OrderConfirmed');
+      const second = await park('OrderCancelled');
+      const listed = await asAdmin(sut.http().get('/api/v1/admin/outbox/parked?limit=100')).expect(200);
+      const mine = listed.body.data.filter((e: { aggregateId: string }) => e.aggregateId === aggregateId);
+      expect(mine.map((e: { id: string }) => e.id).sort()).toEqual([first, second].sort());
+      expect(mine[0]).toMatchObject({
+        attempts: 10,
+        lastError: 'broker said no',
+        parkedAt: expect.any(String),
+      });
+
+      const res = await asAdmin(
+        sut.http().post('/api/v1/admin/outbox/replay').send({ eventId: first }),
+      ).expect(202);
+      expect(res.body).toEqual({ scheduled: 1, eventIds: [first] });
+      const rows = await sut.dataSource.query<{ id: string; parked: boolean }[]>(
+        `SELECT id, parked_at IS NOT NULL AS parked FROM outbox_events WHERE aggregate_id = $1`,
+        [aggregateId],
+      );
+      expect(Object.fromEntries(rows.map((r) => [r.id, r.parked]))).toEqual({
+        [first]: false,
+        [second]: true,
+      });
+      await sut
+        .http()
+        .get('/api/v1/admin/outbox/parked')
+        .set('authorization', `Bearer ${customer}`)
+        .expect(403);
+    });
+
     it('needs an aggregate id or a from–to window', async () => {
       await asAdmin(sut.http().post('/api/v1/admin/outbox/replay').send({})).expect(400);
       await asAdmin(
@@ -157,6 +197,38 @@ describe('Admin pipeline endpoints', () => {
         .set('authorization', `Bearer ${customer}`)
         .send({ aggregateId: randomUUID() })
         .expect(403);
+    });
+  });
+
+  describe('sagas', () => {
+    it('lists the sagas needing attention with their pending compensations, for admins only', async () => {
+      const [{ id: userId }] = await sut.dataSource.query<{ id: string }[]>(
+        `INSERT INTO users (email, password_hash, first_name, last_name) VALUES ($1, 'x', 'A', 'B') RETURNING id`,
+        [`saga-${randomUUID()}@example.com`],
+      );
+      const [{ id: orderId }] = await sut.dataSource.query<{ id: string }[]>(
+        `INSERT INTO orders (user_id, status, total_amount) VALUES ($1, 'PROCESSING', 10) RETURNING id`,
+        [userId],
+      );
+      await sut.dataSource.query(
+        `INSERT INTO saga_state (order_id, status, current_step, failure_reason, data)
+         VALUES ($1, 'NEEDS_ATTENTION', 'chargePayment', 'REFUND_FAILED', '{"compensation": {"pending": ["chargePayment"]}}')`,
+        [orderId],
+      );
+      const res = await asAdmin(sut.http().get('/api/v1/admin/sagas?limit=100')).expect(200);
+      const mine = res.body.data.find((s: { orderId: string }) => s.orderId === orderId);
+      expect(mine).toMatchObject({
+        status: 'NEEDS_ATTENTION',
+        currentStep: 'chargePayment',
+        failureReason: 'REFUND_FAILED',
+        pendingCompensations: ['chargePayment'],
+      });
+      const running = await asAdmin(sut.http().get('/api/v1/admin/sagas?status=RUNNING&limit=100')).expect(
+        200,
+      );
+      expect(running.body.data.some((s: { orderId: string }) => s.orderId === orderId)).toBe(false);
+      await asAdmin(sut.http().get('/api/v1/admin/sagas?status=LOST')).expect(400);
+      await sut.http().get('/api/v1/admin/sagas').set('authorization', `Bearer ${customer}`).expect(403);
     });
   });
 

@@ -9,20 +9,20 @@ interface Customer {
 
 describe('Orders API', () => {
   let sut: TestApp;
-  let alice: Customer;
-  let bob: Customer;
+  let alice: Customer & { email: string };
+  let bob: Customer & { email: string };
   let admin: Customer;
   let keyboard: string;
   let mouse: string;
   let retired: string;
 
-  async function createUser(role: 'customer' | 'admin' = 'customer'): Promise<Customer> {
+  async function createUser(role: 'customer' | 'admin' = 'customer'): Promise<Customer & { email: string }> {
     const email = `${role}-${randomUUID()}@example.com`;
     const [{ id }] = await sut.dataSource.query(
       `INSERT INTO users (email, password_hash, first_name, last_name, role) VALUES ($1, 'x', 'Test', 'User', $2) RETURNING id`,
       [email, role],
     );
-    return { id, token: await sut.tokenFor({ id, email, role }) };
+    return { id, email, token: await sut.tokenFor({ id, email, role }) };
   }
 
   async function createProduct(price: string, active = true): Promise<string> {
@@ -346,6 +346,7 @@ describe('Orders API', () => {
         `/api/v1/orders/${aliceOrder}`,
         `/api/v1/orders/${aliceOrder}/status`,
         `/api/v1/orders/${aliceOrder}/events`,
+        `/api/v1/orders/${aliceOrder}/history`,
       ]) {
         const res = await sut.http().get(path).set('authorization', `Bearer ${bob.token}`).expect(404);
         expect(res.body.detail).toContain('was not found');
@@ -410,6 +411,120 @@ describe('Orders API', () => {
         .get('/api/v1/orders?status=LOST')
         .set('authorization', `Bearer ${alice.token}`)
         .expect(400);
+    });
+
+    it('GET /orders searches an admin’s list by id, customer email, placed window and total', async () => {
+      const bobOrder = (await post(bob, { items: [{ productId: mouse, quantity: 2 }] }).expect(202)).body.id;
+      const search = async (query: Record<string, string>, token = admin.token) =>
+        (
+          await sut
+            .http()
+            .get('/api/v1/orders')
+            .query({ limit: '100', ...query })
+            .set('authorization', `Bearer ${token}`)
+            .expect(200)
+        ).body as { data: { id: string; userId: string; customerEmail: string; totalAmount: string }[] };
+
+      expect((await search({ id: aliceOrder })).data.map((o) => o.id)).toEqual([aliceOrder]);
+      const byEmail = await search({ email: bob.email.slice(0, 20).toUpperCase() });
+      expect(byEmail.data.map((o) => o.id)).toContain(bobOrder);
+      expect(byEmail.data.every((o) => o.customerEmail === bob.email)).toBe(true);
+      // LIKE wildcards are taken literally.
+      expect((await search({ email: '%' })).data).toEqual([]);
+      const byAmount = await search({ email: bob.email, minAmount: '69', maxAmount: '69.00' });
+      expect(byAmount.data.map((o) => o.totalAmount)).toEqual(['69.00']);
+      expect(
+        (await search({ email: bob.email, maxAmount: '68.99' })).data.map((o) => o.totalAmount),
+      ).not.toContain('69.00');
+      expect((await search({ email: bob.email, minAmount: '69.01' })).data).toEqual([]);
+      const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+      const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+      expect((await search({ id: bobOrder, from: hourAgo, to: inAnHour })).data).toHaveLength(1);
+      expect((await search({ id: bobOrder, from: inAnHour })).data).toEqual([]);
+      // A customer's list stays their own whatever the filter says.
+      expect((await search({ email: bob.email }, alice.token)).data).toEqual([]);
+      await sut
+        .http()
+        .get('/api/v1/orders?minAmount=ten')
+        .set('authorization', `Bearer ${admin.token}`)
+        .expect(400);
+    });
+
+    it('GET /orders/counts gives an admin the count of every status', async () => {
+      const res = await sut
+        .http()
+        .get('/api/v1/orders/counts')
+        .set('authorization', `Bearer ${admin.token}`)
+        .expect(200);
+      const counts = res.body.counts as Record<string, number>;
+      expect(Object.keys(counts).sort()).toEqual([
+        'CANCELLED',
+        'CONFIRMED',
+        'DELIVERED',
+        'PAYMENT_FAILED',
+        'PAYMENT_PENDING',
+        'PENDING',
+        'PROCESSING',
+        'REFUNDED',
+        'SHIPPED',
+      ]);
+      expect(counts.PENDING).toBeGreaterThanOrEqual(1);
+      expect(res.body.total).toBe(Object.values(counts).reduce((a, b) => a + b, 0));
+      await sut.http().get('/api/v1/orders/counts').set('authorization', `Bearer ${alice.token}`).expect(403);
+    });
+
+    it('GET /orders/:id/history lists the status changes, oldest first', async () => {
+      const res = await sut
+        .http()
+        .get(`/api/v1/orders/${aliceOrder}/history`)
+        .set('authorization', `Bearer ${alice.token}`)
+        .expect(200);
+      expect(res.body).toEqual([
+        {
+          id: expect.any(String),
+          from: null,
+          status: 'PENDING',
+          reason: expect.any(String),
+          at: expect.any(String),
+        },
+      ]);
+    });
+
+    it('GET /orders/:id/payments and /notifications list the order’s rows to an admin only', async () => {
+      await sut.dataSource.query(
+        `INSERT INTO payments (order_id, kind, status, amount, currency, method, provider, idempotency_key)
+         VALUES ($1, 'CHARGE', 'SUCCEEDED', 89.90, 'USD', 'credit_card', 'mock', $2)`,
+        [aliceOrder, `charge:${aliceOrder}`],
+      );
+      await sut.dataSource.query(
+        `INSERT INTO notifications (user_id, order_id, channel, template, status, recipient, dedupe_key)
+         VALUES ($1, $2, 'email', 'order-confirmation', 'SENT', $3, $4)`,
+        [alice.id, aliceOrder, alice.email, `confirmation:${aliceOrder}`],
+      );
+      const payments = await sut
+        .http()
+        .get(`/api/v1/orders/${aliceOrder}/payments`)
+        .set('authorization', `Bearer ${admin.token}`)
+        .expect(200);
+      expect(payments.body).toMatchObject([
+        { orderId: aliceOrder, kind: 'CHARGE', status: 'SUCCEEDED', amount: '89.90' },
+      ]);
+      const notifications = await sut
+        .http()
+        .get(`/api/v1/orders/${aliceOrder}/notifications`)
+        .set('authorization', `Bearer ${admin.token}`)
+        .expect(200);
+      expect(notifications.body).toMatchObject([
+        { template: 'order-confirmation', status: 'SENT', recipient: alice.email },
+      ]);
+      expect(notifications.body[0]).not.toHaveProperty('body');
+      for (const path of ['payments', 'notifications']) {
+        await sut
+          .http()
+          .get(`/api/v1/orders/${aliceOrder}/${path}`)
+          .set('authorization', `Bearer ${alice.token}`)
+          .expect(403);
+      }
     });
 
     it('GET /orders shows an admin everyone’s orders', async () => {

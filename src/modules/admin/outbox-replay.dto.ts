@@ -5,8 +5,13 @@ import { EVENT_SCHEMA_VERSIONS } from '../../platform/outbox/domain-events';
 
 const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS);
 
-/** Either `aggregateId`, or a `from`–`to` window of creation times (or both). */
+/** One `eventId`, or an `aggregateId`, or a `from`–`to` window of creation times (they combine). */
 export class ReplayOutboxDto {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Replay this one event (say, a parked one).' })
+  @IsOptional()
+  @IsUUID()
+  eventId?: string;
+
   @ApiPropertyOptional({
     format: 'uuid',
     description: 'Replay the events of this aggregate (say, one order).',

@@ -10,12 +10,8 @@ import {
 import type { FastifyReply } from 'fastify';
 import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
 import { Public, Roles } from '../../platform/http/access.decorators';
-import {
-  BOARD_COOKIE,
-  BOARD_SESSION_TTL_SECONDS,
-  cookieValue,
-  QueueBoardSessions,
-} from './queue-board.sessions';
+import { BOARD_COOKIE, BOARD_SESSION_TTL_SECONDS, QueueBoardSessions } from './queue-board.sessions';
+import { cookieValue } from '../../platform/http/cookies';
 
 @ApiTags('admin')
 @Controller('admin/queues/session')

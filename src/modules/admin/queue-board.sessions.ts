@@ -130,13 +130,3 @@ export class QueueBoardSessions {
     return this.redis.key('board-session', 'revoked-before', userId);
   }
 }
-
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of header?.split(';') ?? []) {
-    const [key, ...rest] = part.trim().split('=');
-    if (key === name) {
-      return rest.join('=');
-    }
-  }
-  return undefined;
-}

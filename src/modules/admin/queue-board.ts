@@ -19,7 +19,8 @@ import { QueueRegistry } from '../../platform/queue/queue.registry';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { TokenService } from '../auth/token.service';
 import { UserStandingCache } from '../auth/user-standing.cache';
-import { BOARD_COOKIE, BOARD_PATH, cookieValue, QueueBoardSessions } from './queue-board.sessions';
+import { cookieValue } from '../../platform/http/cookies';
+import { BOARD_COOKIE, BOARD_PATH, QueueBoardSessions } from './queue-board.sessions';
 
 const REDIS_DOWN = 'Board sessions cannot be checked right now; try again shortly.';
 

@@ -124,6 +124,14 @@ export class AuthService implements OnModuleInit {
     }
   }
 
+  /** Ends the session a refresh token belongs to, whoever holds it (the console's cookie names no user). */
+  async endSession(refreshToken: string): Promise<void> {
+    const known = await this.refreshTokens.find(refreshToken);
+    if (known) {
+      await this.refreshTokens.revokeFamily(known.familyId);
+    }
+  }
+
   private async startSession(
     tx: EntityManager,
     user: UserRecord,

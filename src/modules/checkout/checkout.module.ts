@@ -9,6 +9,7 @@ import { PaymentsModule } from '../payments/payments.module';
 import { CheckoutSaga } from './checkout.saga';
 import { CheckoutWorker } from './checkout.worker';
 import { OrderActionsController } from './order-actions.controller';
+import { SagasAdminController } from './sagas-admin.controller';
 import { OrderActionsService } from './order-actions.service';
 import { PaymentStatusReader } from './payment-status.reader';
 import { SagaAnnouncer } from './saga-announcer';
@@ -21,7 +22,7 @@ import { SagaRunner } from './saga.runner';
 /** The order saga (checkout.saga.ts is the table), its workers, its recovery, and the order actions. */
 @Module({
   imports: [OrdersModule, InventoryModule, PaymentsModule, NotificationsModule],
-  controllers: [OrderActionsController],
+  controllers: [OrderActionsController, SagasAdminController],
   providers: [
     CheckoutSaga,
     SagaRunner,

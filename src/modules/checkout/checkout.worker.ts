@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { isDependencyUnavailable } from '../../platform/dependency-errors';
 import { BatchHandOff } from '../../platform/queue/batch-hand-off';
 import { JobInfo, OutboxBatchJobData, OutboxJobData } from '../../platform/queue/job-data';
 import { JobHandler } from '../../platform/queue/job-handler.decorator';
@@ -196,7 +197,8 @@ export class CheckoutWorker {
       } else if (error instanceof PaymentGatewayUnavailableError) {
         throw this.laterIfCircuitOpen(error);
       } else {
-        if (!(error instanceof PermanentJobError) && job.attemptsMade + 1 >= job.attempts) {
+        const outage = isDependencyUnavailable(error); // put back without spending the attempt
+        if (!(error instanceof PermanentJobError) && !outage && job.attemptsMade + 1 >= job.attempts) {
           await this.runner.markNeedsAttention(orderId, `refund kept failing: ${(error as Error).message}`);
         }
         throw error;

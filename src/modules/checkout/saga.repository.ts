@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { preparedQuery } from '../../platform/database/prepared';
-import { FINISHED_SAGA_STATUSES } from './saga-status';
+import { FINISHED_SAGA_STATUSES, SagaStatus } from './saga-status';
 import { SagaData, SagaOrder, SagaRecord, TimelineEntry } from './saga.types';
 
 const SAGA_COLUMNS = `id, order_id AS "orderId", status, current_step AS "currentStep", step_history AS history, data,
@@ -180,4 +180,30 @@ export class SagaRepository {
     );
     return rows.map((r) => r.order_id);
   }
+
+  /** Sagas in one status, most recently changed first, with the pending compensations when there are any. */
+  async listByStatus(
+    db: EntityManager,
+    status: SagaStatus,
+    page: { limit: number; offset: number },
+  ): Promise<{ rows: SagaListItem[]; total: number }> {
+    const rows = await db.query<(SagaListItem & { total: number })[]>(
+      `SELECT order_id AS "orderId", status, current_step AS "currentStep", failure_reason AS "failureReason",
+         data->'compensation'->'pending' AS "pendingCompensations", started_at AS "startedAt",
+         updated_at AS "updatedAt", count(*) OVER ()::int AS total
+       FROM saga_state WHERE status = $1 ORDER BY updated_at DESC, order_id LIMIT $2 OFFSET $3`,
+      [status, page.limit, page.offset],
+    );
+    return { rows: rows.map(({ total: _total, ...row }) => row), total: rows[0]?.total ?? 0 };
+  }
+}
+
+export interface SagaListItem {
+  orderId: string;
+  status: SagaStatus;
+  currentStep: string | null;
+  failureReason: string | null;
+  pendingCompensations: string[] | null;
+  startedAt: Date;
+  updatedAt: Date;
 }

@@ -1,4 +1,5 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { OrderNotificationsController } from './order-notifications.controller';
 import { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { randomSource } from '../../platform/random';
@@ -23,7 +24,7 @@ function simulationOf(config: AppConfig, salt: number) {
 }
 
 @Module({
-  controllers: [NotificationPreferencesController],
+  controllers: [NotificationPreferencesController, OrderNotificationsController],
   providers: [
     {
       provide: EmailNotificationProvider,

@@ -25,6 +25,9 @@ export interface NotificationRecord {
   sentAt: Date | null;
 }
 
+/** A row as an operator lists it: no body. */
+export type NotificationSummary = Omit<NotificationRecord, 'body' | 'userId'> & { createdAt: Date };
+
 /** A rendered message to store, one per channel. */
 export interface NewNotification {
   userId: string;
@@ -172,5 +175,15 @@ export class NotificationsRepository {
       [id],
     );
     return row;
+  }
+
+  async findByOrder(orderId: string): Promise<NotificationSummary[]> {
+    return this.dataSource.query<NotificationSummary[]>(
+      `SELECT id, order_id AS "orderId", channel, template, language, priority, status, recipient, subject,
+         attempts, last_error AS "lastError", provider_message_id AS "providerMessageId", sent_at AS "sentAt",
+         created_at AS "createdAt"
+       FROM notifications WHERE order_id = $1 ORDER BY created_at, id`,
+      [orderId],
+    );
   }
 }

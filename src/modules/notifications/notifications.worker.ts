@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { JobInfo, OutboxJobData } from '../../platform/queue/job-data';
+import { isDependencyUnavailable } from '../../platform/dependency-errors';
 import { JobHandler } from '../../platform/queue/job-handler.decorator';
 import { PermanentJobError } from '../../platform/queue/job-errors';
 import { JOBS, QUEUES } from '../../platform/queue/queue-names';
@@ -23,7 +24,9 @@ export class NotificationsWorker {
         );
       }
     } catch (error) {
-      if (job.attemptsMade + 1 >= job.attempts && !(error instanceof PermanentJobError)) {
+      // An outage puts the job back without spending the attempt (worker.host.ts): not a failure yet.
+      const outage = isDependencyUnavailable(error);
+      if (job.attemptsMade + 1 >= job.attempts && !(error instanceof PermanentJobError) && !outage) {
         await this.notifications.markFailed(notificationId, (error as Error).message);
       }
       throw error;

@@ -4,7 +4,7 @@ import { ReadReplicas } from '../../platform/database/read-replicas';
 import { AuthenticatedUser } from '../auth/auth.decorators';
 import { NotFoundError } from '../../platform/http/domain-error';
 import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
-import { OrderStatus } from './order-status';
+import { ORDER_STATUSES, OrderStatus } from './order-status';
 import { OrderLine } from './order-line';
 
 export interface OrderSummary {
@@ -18,6 +18,31 @@ export interface OrderSummary {
   trackingNumber: string | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A row of the list: the summary and who placed it. */
+export interface OrderListItem extends OrderSummary {
+  customerEmail: string;
+}
+
+export interface OrderListFilter {
+  status?: OrderStatus;
+  id?: string;
+  email?: string;
+  from?: string;
+  to?: string;
+  minAmount?: string;
+  maxAmount?: string;
+  page: number;
+  limit: number;
+}
+
+export interface StatusChangeRecord {
+  id: string;
+  from: OrderStatus | null;
+  status: OrderStatus;
+  reason: string | null;
+  at: Date;
 }
 
 export interface OrderDetail extends OrderSummary {
@@ -46,27 +71,45 @@ export class OrderQueries {
     private readonly replicas: ReadReplicas,
   ) {}
 
-  async list(
-    viewer: AuthenticatedUser,
-    filter: { status?: OrderStatus; page: number; limit: number },
-  ): Promise<Page<OrderSummary>> {
+  async list(viewer: AuthenticatedUser, filter: OrderListFilter): Promise<Page<OrderListItem>> {
     const params: unknown[] = [];
     const where: string[] = [];
+    const add = (sql: string, value: unknown): void => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
     if (viewer.role !== 'admin') {
-      params.push(viewer.id);
-      where.push(`o.user_id = $${params.length}`);
+      add('o.user_id = ?', viewer.id);
     }
     if (filter.status) {
-      params.push(filter.status);
-      where.push(`o.status = $${params.length}`);
+      add('o.status = ?', filter.status);
+    }
+    if (filter.id) {
+      add('o.id = ?', filter.id);
+    }
+    if (filter.email) {
+      add(`u.email ILIKE '%' || ? || '%'`, escapeLike(filter.email.trim().toLowerCase()));
+    }
+    if (filter.from) {
+      add('o.created_at >= ?', filter.from);
+    }
+    if (filter.to) {
+      add('o.created_at < ?', filter.to);
+    }
+    if (filter.minAmount) {
+      add('o.total_amount >= ?::numeric', filter.minAmount);
+    }
+    if (filter.maxAmount) {
+      add('o.total_amount <= ?::numeric', filter.maxAmount);
     }
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const from = 'FROM orders o JOIN users u ON u.id = o.user_id';
     params.push(filter.limit, offsetOf(filter.page, filter.limit));
     // A list tolerates staleness (a replica within DATABASE_REPLICA_MAX_LAG_MS); get/status read the primary.
     const db = await this.replicas.reader();
-    const rows = await db.query<(OrderSummary & { total: number })[]>(
-      `SELECT ${SUMMARY_COLUMNS}, count(*) OVER ()::int AS total
-       FROM orders o ${whereSql}
+    const rows = await db.query<(OrderListItem & { total: number })[]>(
+      `SELECT ${SUMMARY_COLUMNS}, u.email AS "customerEmail", count(*) OVER ()::int AS total
+       ${from} ${whereSql}
        ORDER BY o.created_at DESC, o.id DESC
        LIMIT $${params.length - 1} OFFSET $${params.length}`,
       params,
@@ -75,7 +118,7 @@ export class OrderQueries {
     if (total === undefined) {
       // The page is past the end: count separately so the meta still tells the truth.
       const [{ n }] = await db.query<{ n: number }[]>(
-        `SELECT count(*)::int AS n FROM orders o ${whereSql}`,
+        `SELECT count(*)::int AS n ${from} ${whereSql}`,
         params.slice(0, -2),
       );
       total = n;
@@ -85,6 +128,32 @@ export class OrderQueries {
       filter.page,
       filter.limit,
       total,
+    );
+  }
+
+  /** How many orders are in each status (every status listed, zeros included): the console's live counts. */
+  async countByStatus(): Promise<Record<OrderStatus, number>> {
+    const db = await this.replicas.reader();
+    const rows = await db.query<{ status: OrderStatus; n: number }[]>(
+      'SELECT status, count(*)::int AS n FROM orders GROUP BY status',
+    );
+    const counts = Object.fromEntries(ORDER_STATUSES.map((status) => [status, 0])) as Record<
+      OrderStatus,
+      number
+    >;
+    for (const row of rows) {
+      counts[row.status] = row.n;
+    }
+    return counts;
+  }
+
+  /** The order's status changes, oldest first (the same rows the events stream replays). */
+  async history(viewer: AuthenticatedUser, orderId: string): Promise<StatusChangeRecord[]> {
+    await this.assertVisible(viewer, orderId);
+    return this.dataSource.query<StatusChangeRecord[]>(
+      `SELECT id::text AS id, from_status AS "from", to_status AS status, reason, created_at AS at
+       FROM order_status_history WHERE order_id = $1 ORDER BY id`,
+      [orderId],
     );
   }
 
@@ -128,4 +197,9 @@ export class OrderNotFoundError extends NotFoundError {
   constructor(orderId: string) {
     super(`Order ${orderId} was not found.`);
   }
+}
+
+/** A search term taken literally: `%`, `_` and the backslash match themselves in ILIKE. */
+function escapeLike(term: string): string {
+  return term.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

@@ -33,7 +33,15 @@ import { PlaceOrderDto } from './dto/place-order.dto';
 import { parseIdempotencyKey } from './idempotency';
 import { OrderEventsStream } from './order-events.stream';
 import { Page } from '../../platform/http/pagination';
-import { OrderDetail, OrderQueries, OrderStatusView, OrderSummary } from './order.queries';
+import { Roles } from '../../platform/http/access.decorators';
+import { OrderStatus } from './order-status';
+import {
+  OrderDetail,
+  OrderListItem,
+  OrderQueries,
+  OrderStatusView,
+  StatusChangeRecord,
+} from './order.queries';
 import { PlacedOrder, PlaceOrderCommand } from './place-order.command';
 
 @ApiTags('orders')
@@ -88,9 +96,25 @@ export class OrdersController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Orders, newest first: your own, or everyone’s for an admin' })
-  list(@CurrentUser() user: AuthenticatedUser, @Query() query: ListOrdersQuery): Promise<Page<OrderSummary>> {
+  @ApiOperation({
+    summary: 'Orders, newest first: your own, or everyone’s for an admin',
+    description:
+      'Filters combine: status, id, customer email (contains), placed from–to, total amount range.',
+  })
+  list(
+    @CurrentUser() user: AuthenticatedUser,
+    @Query() query: ListOrdersQuery,
+  ): Promise<Page<OrderListItem>> {
     return this.queries.list(user, query);
+  }
+
+  @Get('counts')
+  @Roles('admin')
+  @ApiOperation({ summary: 'How many orders are in each status (admin)' })
+  @ApiOkResponse({ description: '{counts: {PENDING: n, ...}, total}' })
+  async counts(): Promise<{ counts: Record<OrderStatus, number>; total: number }> {
+    const counts = await this.queries.countByStatus();
+    return { counts, total: Object.values(counts).reduce((sum, n) => sum + n, 0) };
   }
 
   @Get(':id')
@@ -111,6 +135,17 @@ export class OrdersController {
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<OrderStatusView> {
     return this.queries.status(user, id);
+  }
+
+  @Get(':id/history')
+  @ApiOperation({ summary: 'The order’s status changes, oldest first (owner or admin)' })
+  @ApiOkResponse({ description: '[{id, from, status, reason, at}]' })
+  @ApiNotFoundResponse({ description: 'No such order, or not yours' })
+  history(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<StatusChangeRecord[]> {
+    return this.queries.history(user, id);
   }
 
   @Get(':id/events')

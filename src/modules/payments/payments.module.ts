@@ -1,4 +1,5 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { OrderPaymentsController } from './order-payments.controller';
 import { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { HealthCheckRegistry } from '../../platform/health/health-check.registry';
@@ -91,7 +92,7 @@ function createPacedProvider(
 }
 
 @Module({
-  controllers: [PaymentWebhookController],
+  controllers: [PaymentWebhookController, OrderPaymentsController],
   providers: [
     { provide: MockPaymentGateway, inject: [APP_CONFIG, DataSource], useFactory: createMockGateway },
     {

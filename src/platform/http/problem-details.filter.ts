@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueryFailedError } from 'typeorm';
+import { isDependencyUnavailable } from '../dependency-errors';
 import { DomainError, FieldError } from './domain-error';
 import { currentContext } from './request-context';
 
@@ -24,32 +25,9 @@ const FRAMEWORK_DETAILS: Record<number, string> = {
   415: 'Unsupported content type; send application/json.',
 };
 
-const CONNECTION_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'EPIPE',
-  '57P01',
-  '57P03',
-  '53300',
-]);
-
 export function problemType(status: number, code?: string): string {
   const slug = (code ?? STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z0-9]+/g, '-');
   return `/problems/${slug}`;
-}
-
-function looksLikeConnectionFailure(error: unknown): boolean {
-  const e = error as { code?: string; message?: string; driverError?: { code?: string } };
-  const code = e.driverError?.code ?? e.code;
-  if (code !== undefined && CONNECTION_ERRORS.has(code)) {
-    return true;
-  }
-  const message = e.message ?? '';
-  return /Connection terminated|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest/i.test(
-    message,
-  );
 }
 
 /**
@@ -108,7 +86,7 @@ export function toProblem(error: unknown, instance: string): ProblemDetails {
                 : (fastifyError.message ?? 'Bad request');
     return base(status, detail);
   }
-  if (looksLikeConnectionFailure(error)) {
+  if (isDependencyUnavailable(error)) {
     return base(
       HttpStatus.SERVICE_UNAVAILABLE,
       'A dependency is unavailable; try again shortly.',

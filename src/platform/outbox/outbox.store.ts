@@ -27,11 +27,24 @@ export interface OutboxStats {
 }
 
 export interface ReplayFilter {
+  eventId?: string;
   aggregateId?: string;
   from?: Date;
   to?: Date;
   eventType?: string;
   limit: number;
+}
+
+export interface ParkedEvent {
+  id: string;
+  aggregateType: string;
+  aggregateId: string;
+  eventType: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  parkedAt: Date;
+  replayCount: number;
 }
 
 const ROW = `id, aggregate_type AS "aggregateType", aggregate_id AS "aggregateId", event_type AS "eventType",
@@ -123,6 +136,19 @@ export class OutboxStore {
     };
   }
 
+  /** Events parked after too many failed publications, oldest first: an operator replays them. */
+  async listParked(page: { limit: number; offset: number }): Promise<{ rows: ParkedEvent[]; total: number }> {
+    const rows = await this.dataSource.query<(ParkedEvent & { total: number })[]>(
+      `SELECT id, aggregate_type AS "aggregateType", aggregate_id AS "aggregateId", event_type AS "eventType",
+         attempts, last_error AS "lastError", created_at AS "createdAt", parked_at AS "parkedAt",
+         replay_count AS "replayCount", count(*) OVER ()::int AS total
+       FROM outbox_events WHERE parked_at IS NOT NULL AND processed_at IS NULL
+       ORDER BY parked_at, id LIMIT $1 OFFSET $2`,
+      [page.limit, page.offset],
+    );
+    return { rows: rows.map(({ total: _total, ...row }) => row), total: rows[0]?.total ?? 0 };
+  }
+
   /** Deletes processed events older than the retention, in small batches so no lock is held for long. */
   async prune(retentionHours: number, batchSize = 5000): Promise<number> {
     let total = 0;
@@ -155,6 +181,9 @@ export class OutboxStore {
       params.push(value);
       conditions.push(sql.replace('?', `$${params.length}`));
     };
+    if (filter.eventId) {
+      add('id = ?', filter.eventId);
+    }
     if (filter.aggregateId) {
       add('aggregate_id = ?', filter.aggregateId);
     }

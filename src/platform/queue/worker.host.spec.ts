@@ -173,6 +173,28 @@ describe(WorkerHost.name, () => {
       expect(metrics).toContain(`aop_jobs_total{queue="${queue}",job="work",outcome="completed"} 1`);
     });
 
+    it('puts a job back without spending an attempt while the database cannot be reached (an outage, a failover)', async () => {
+      let calls = 0;
+      sut.workers.start(
+        handlerFor(async () => {
+          // What PgBouncer answers while its server is gone, then a refused connection: five outages in a
+          // row, more than the queue's 3 attempts, and the job still completes.
+          if (++calls <= 5) {
+            throw Object.assign(new Error(calls % 2 ? 'server conn crashed?' : 'connect ECONNREFUSED'), {
+              code: calls % 2 ? '08P01' : 'ECONNREFUSED',
+            });
+          }
+        }),
+      );
+      const job = await sut.queues.get(queue).add('work', { n: 4 });
+
+      await eventually(async () => (await job.getState()) === 'completed', { what: 'the job completed' });
+      expect(calls).toBe(6);
+      expect(await deadLetterOf(job.id!)).toBeUndefined();
+      const metrics = await sut.metrics.registry.getSingleMetricAsString('aop_jobs_total');
+      expect(metrics).toContain(`aop_jobs_total{queue="${queue}",job="work",outcome="delayed"} 5`);
+    });
+
     it('on close, stops taking jobs and lets the active one finish', async () => {
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));

@@ -10,6 +10,7 @@ import { queueKeyPrefix } from '../redis/redis-connection';
 import { RedisService } from '../redis/redis.service';
 import { DeadLetterStore } from './dead-letter.store';
 import { isOutboxJobData, JobInfo } from './job-data';
+import { isDependencyUnavailable } from '../dependency-errors';
 import { JobProgressReporter } from './job-progress';
 import { describeError, FailureReason, isPermanentError, RetryLaterError } from './job-errors';
 import { checkJobHandlers, handlerKey, RegisteredJobHandler } from './job-handler.registry';
@@ -137,7 +138,17 @@ export class WorkerHost {
         );
         this.jobs.inc({ ...labels, outcome: 'completed' });
         return result;
-      } catch (error) {
+      } catch (caught) {
+        // A database or broker that cannot be reached is an outage, not this job's fault: the job waits
+        // about one backoff delay and comes back without spending an attempt, so a failover or restart
+        // never exhausts retries (nor dead-letters jobs, nor fails notifications).
+        const error =
+          !(caught instanceof RetryLaterError) && isDependencyUnavailable(caught)
+            ? new RetryLaterError(
+                `a dependency is unavailable: ${describeError(caught)}`,
+                Math.round(this.config.queue.backoffDelayMs * (1 + Math.random() * 0.5)),
+              )
+            : caught;
         if (error instanceof RetryLaterError) {
           stop({ outcome: 'delayed' });
           this.jobs.inc({ ...labels, outcome: 'delayed' });
