@@ -71,6 +71,8 @@ export interface AppConfig {
     duplicateWindowSeconds: number;
     pollIntervalMs: number;
     retryMaxDelayMs: number;
+    /** Fault injection (tests): die between the broker's acknowledgement and the commit of that batch. */
+    crashAfterBatches: number | undefined;
   };
   auth: {
     jwtSecret: string;
@@ -349,6 +351,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       duplicateWindowSeconds: v.EVENT_STREAM_DUPLICATE_WINDOW_SECONDS,
       pollIntervalMs: v.EVENT_STREAM_POLL_INTERVAL_MS,
       retryMaxDelayMs: v.EVENT_STREAM_RETRY_MAX_DELAY_MS,
+      crashAfterBatches: v.EVENT_STREAM_CRASH_AFTER_BATCHES,
     },
     auth: {
       jwtSecret: v.JWT_SECRET ?? randomBytes(48).toString('base64url'),

@@ -446,6 +446,15 @@ export const VARIABLES = {
       'Longest pause between attempts while NATS is unreachable or rejects an event (exponential from the poll interval). Events wait in PostgreSQL meanwhile.',
   }),
 
+  EVENT_STREAM_CRASH_AFTER_BATCHES: optionalInteger({
+    group: EVENT_STREAM,
+    min: 1,
+    refusedInProduction: true,
+    defaultText: 'unset (off)',
+    description:
+      'Fault injection for tests: the worker kills itself (SIGKILL) once its stream publisher has had this many batches acknowledged, right before marking the last one published.',
+  }),
+
   JWT_SECRET: optionalString({
     group: AUTH,
     minBytes: 32,

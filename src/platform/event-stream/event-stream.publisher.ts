@@ -37,6 +37,7 @@ export class EventStreamPublisher implements OnApplicationBootstrap, BeforeAppli
   private loops: Promise<void>[] = [];
   private readonly sleeping = new Set<() => void>();
   private sampling?: PeriodicTask;
+  private acknowledgedBatches = 0;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -142,6 +143,7 @@ export class EventStreamPublisher implements OnApplicationBootstrap, BeforeAppli
         }
       }
       const outcomes = events.length > 0 ? await sink.publish(events) : [];
+      this.crashIfInjected();
       const published: string[] = [];
       outcomes.forEach((outcome, i) => {
         if (outcome.ok) {
@@ -176,6 +178,19 @@ export class EventStreamPublisher implements OnApplicationBootstrap, BeforeAppli
       this.pending.set({ sink: sink.name }, backlog.pending);
       this.oldestAge.set({ sink: sink.name }, backlog.oldestPendingAgeSeconds);
       this.up.set({ sink: sink.name }, sink.available ? 1 : 0);
+    }
+  }
+
+  /** EVENT_STREAM_CRASH_AFTER_BATCHES (chaos tests): dies like a killed process inside the crash window. */
+  private crashIfInjected(): void {
+    const after = this.config.eventStream.crashAfterBatches;
+    this.acknowledgedBatches += 1;
+    if (after !== undefined && this.acknowledgedBatches >= after) {
+      this.logger.warn(
+        { batches: this.acknowledgedBatches },
+        'EVENT_STREAM_CRASH_AFTER_BATCHES reached: killing the process',
+      );
+      process.kill(process.pid, 'SIGKILL');
     }
   }
 
