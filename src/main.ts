@@ -1,16 +1,23 @@
 import 'reflect-metadata';
-import { Logger } from 'pino';
-import { createApplication, preflight } from './bootstrap';
-import { AppConfig, ConfigValidationError } from './config/config';
+import type { Logger } from 'pino';
+import type { AppConfig } from './config/config';
+import { ConfigValidationError } from './config/config';
 import { loadConfigFromEnvironment } from './config/environment';
-import { createRootLogger } from './platform/logging/logger';
-import { JobHandlerCheckError } from './platform/queue/job-handler.registry';
-import { servesHttp } from './config/roles';
-import { checkPortFree, listenFailure, StartupError } from './platform/startup/preflight';
+
+// Only the configuration is imported statically: with tracing on, the OpenTelemetry SDK has to start
+// before anything requires pg, ioredis, http or Fastify (its instrumentations patch them as they load),
+// so the rest of the service is imported after it. With tracing off the SDK is never loaded.
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const config = loadConfigFromEnvironment();
+  const tracing = config.tracing.enabled
+    ? (await import('./platform/tracing/tracing.sdk')).startTracing(config)
+    : undefined;
+  const { createApplication, preflight } = await import('./bootstrap');
+  const { createRootLogger } = await import('./platform/logging/logger');
+  const { servesHttp } = await import('./config/roles');
+  const { checkPortFree, listenFailure } = await import('./platform/startup/preflight');
   const logger = createRootLogger(config);
   if (config.auth.jwtSecretGenerated) {
     logger.warn(
@@ -38,11 +45,16 @@ async function main(): Promise<void> {
     },
     app.http ? `ready: http://localhost:${config.http.port}/api/docs` : 'ready (worker)',
   );
-  handleShutdown(app.context, config, logger);
+  handleShutdown(app.context, config, logger, tracing?.shutdown);
 }
 
 /** SIGTERM/SIGINT: stop accepting, drain, close pools; a second signal or the deadline forces the exit. */
-function handleShutdown(app: { close(): Promise<void> }, config: AppConfig, logger: Logger): void {
+function handleShutdown(
+  app: { close(): Promise<void> },
+  config: AppConfig,
+  logger: Logger,
+  flushTraces: () => Promise<void> = () => Promise.resolve(),
+): void {
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) {
@@ -56,29 +68,38 @@ function handleShutdown(app: { close(): Promise<void> }, config: AppConfig, logg
       process.exit(1);
     }, config.shutdown.timeoutMs);
     deadline.unref();
-    app.close().then(
-      () => {
-        logger.info('stopped');
-        logger.flush();
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      .then(() => flushTraces())
+      .then(
+        () => {
+          logger.info('stopped');
+          logger.flush();
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-main().catch((error: unknown) => {
-  if (
-    error instanceof ConfigValidationError ||
-    error instanceof StartupError ||
-    error instanceof JobHandlerCheckError
-  ) {
-    console.error(`async-order-processor: ${error.message}`);
+/** The failures that explain themselves in one line (loaded only now: see the imports above). */
+async function isExplained(error: unknown): Promise<boolean> {
+  if (error instanceof ConfigValidationError) {
+    return true;
+  }
+  const { StartupError } = await import('./platform/startup/preflight');
+  const { JobHandlerCheckError } = await import('./platform/queue/job-handler.registry');
+  return error instanceof StartupError || error instanceof JobHandlerCheckError;
+}
+
+main().catch(async (error: unknown) => {
+  if (await isExplained(error)) {
+    console.error(`async-order-processor: ${(error as Error).message}`);
   } else {
     console.error('async-order-processor: start-up failed:', error);
   }

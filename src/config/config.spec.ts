@@ -322,6 +322,38 @@ describe(loadConfig.name, () => {
     it('accepts RATE_LIMIT_PER_MINUTE=0 to turn the limit off', () => {
       expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimit.perMinute).toBe(0);
     });
+
+    it('turns tracing on exactly when OTEL_EXPORTER_OTLP_ENDPOINT is set, with the standard variables', () => {
+      expect(loadConfig({}).tracing).toEqual({
+        enabled: false,
+        tracesUrl: undefined,
+        protocol: 'http/protobuf',
+        serviceName: 'async-order-processor',
+        sampler: 'parentbased_always_on',
+        samplerArg: 1,
+      });
+      expect(
+        loadConfig({
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_SERVICE_NAME: 'orders-eu',
+          OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+          OTEL_TRACES_SAMPLER_ARG: '0.25',
+        }).tracing,
+      ).toEqual({
+        enabled: true,
+        tracesUrl: 'http://collector:4318/v1/traces',
+        protocol: 'http/json',
+        serviceName: 'orders-eu',
+        sampler: 'parentbased_traceidratio',
+        samplerArg: 0.25,
+      });
+      expect(
+        problemsOf({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_TRACES_SAMPLER: 'jaeger_remote' }).join('\n'),
+      ).toMatch(
+        /OTEL_EXPORTER_OTLP_PROTOCOL="grpc" must be one of: http\/protobuf, http\/json[\s\S]*OTEL_TRACES_SAMPLER="jaeger_remote"/,
+      );
+    });
   });
 
   describe('Redis mode', () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { NodeEnv, readVariables, Role } from './variables';
+import { NodeEnv, OtlpProtocol, readVariables, Role, TraceSampler } from './variables';
 
 /**
  * The one place that reads process.env. Every variable is declared in `variables.ts` (with its default, bounds
@@ -167,6 +167,18 @@ export interface AppConfig {
     storeRetryMs: number;
   };
   log: { level: string };
+  /**
+   * OpenTelemetry: `enabled` exactly when an OTLP endpoint is set; off, the SDK is never loaded.
+   * `tracesUrl` is the endpoint with the standard `/v1/traces` path appended.
+   */
+  tracing: {
+    enabled: boolean;
+    tracesUrl: string | undefined;
+    protocol: OtlpProtocol;
+    serviceName: string;
+    sampler: TraceSampler;
+    samplerArg: number;
+  };
   /** `workerPort`: where a ROLE=worker process serves /metrics; unset = it listens on nothing. */
   metrics: { token: string | undefined; workerPort: number | undefined };
   /** /health/detailed thresholds: crossing one reports the check as `up` with `degraded: true`. */
@@ -428,6 +440,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
       storeRetryMs: v.RATE_LIMIT_STORE_RETRY_MS,
     },
     log: { level: v.LOG_LEVEL },
+    tracing: {
+      enabled: v.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined,
+      tracesUrl:
+        v.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+          ? undefined
+          : `${v.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
+      protocol: v.OTEL_EXPORTER_OTLP_PROTOCOL,
+      serviceName: v.OTEL_SERVICE_NAME,
+      sampler: v.OTEL_TRACES_SAMPLER,
+      samplerArg: v.OTEL_TRACES_SAMPLER_ARG,
+    },
     metrics: { token: v.METRICS_TOKEN, workerPort: v.WORKER_METRICS_PORT },
     health: {
       heapLimitBytes: v.HEALTH_HEAP_LIMIT_MB * MIB,

@@ -70,6 +70,20 @@ const NOTIFICATIONS = 'Notifications';
 const SAGA = 'Order saga';
 const INVARIANTS = 'Invariant checker';
 const OBSERVABILITY = 'Metrics and health';
+const TRACING = 'Tracing (OpenTelemetry)';
+
+/** The standard OpenTelemetry sampler names this service honours (OTEL_TRACES_SAMPLER). */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type TraceSampler = (typeof TRACE_SAMPLERS)[number];
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
 const EVENT_STREAM = 'Event stream (NATS JetStream)';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/async_orders';
@@ -886,6 +900,36 @@ export const VARIABLES = {
     max: 1,
     description:
       '`/health/detailed` reports the disk as degraded when less than this fraction of it is free.',
+  }),
+  // The standard OpenTelemetry names (a contract: collectors and platforms set them), not ours.
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl({
+    group: TRACING,
+    protocols: ['http:', 'https:'],
+    description:
+      'Where traces go, as an OTLP/HTTP base URL (`/v1/traces` is appended), say `http://localhost:4318`. Unset: tracing is off and the OpenTelemetry SDK is not even loaded (docs/tracing.md).',
+  }),
+  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(OTLP_PROTOCOLS, {
+    group: TRACING,
+    default: 'http/protobuf',
+    description: 'OTLP encoding: `http/protobuf` or `http/json` (gRPC is not supported).',
+  }),
+  OTEL_SERVICE_NAME: string({
+    group: TRACING,
+    default: 'async-order-processor',
+    description: 'The `service.name` of every span; the process role is added as `aop.role`.',
+  }),
+  OTEL_TRACES_SAMPLER: oneOf(TRACE_SAMPLERS, {
+    group: TRACING,
+    default: 'parentbased_always_on',
+    description:
+      "Which traces are kept: the standard sampler names. `parentbased_*` follows the caller's `traceparent` decision.",
+  }),
+  OTEL_TRACES_SAMPLER_ARG: number({
+    group: TRACING,
+    default: 1,
+    min: 0,
+    max: 1,
+    description: 'The ratio of the `traceidratio` samplers (0 to 1); ignored by the others.',
   }),
 } satisfies Record<string, VariableSpec>;
 

@@ -143,4 +143,20 @@ describe('The service process', () => {
     run.child.kill('SIGINT');
     expect(await exitOf(run.child)).toBe(0);
   });
+
+  it('with tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT) loads no OpenTelemetry SDK, only the API', async () => {
+    // Everything the service is made of, as main.ts loads it after deciding about tracing.
+    const script = `require('./src/bootstrap');
+      const loaded = Object.keys(require.cache).map((k) => (k.match(/node_modules\\/(@opentelemetry\\/[^/]+|@fastify\\/otel)\\//) || [])[1]);
+      console.log(JSON.stringify([...new Set(loaded.filter(Boolean))]));`;
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    expect(await exitOf(child)).toBe(0);
+    expect(JSON.parse(output.trim().split('\n').at(-1)!)).toEqual(['@opentelemetry/api']);
+  });
 });

@@ -7,6 +7,7 @@ import { JobHandler } from '../../platform/queue/job-handler.decorator';
 import { PermanentJobError, RetryLaterError } from '../../platform/queue/job-errors';
 import { JOBS, QUEUES } from '../../platform/queue/queue-names';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
+import { inOrderTrace } from '../../platform/tracing/trace-context';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
 import { NothingToRefundError, PaymentGatewayUnavailableError } from '../payments/payment.errors';
@@ -92,7 +93,8 @@ export class CheckoutWorker {
         if (!order) {
           throw new PermanentJobError(`order ${event.payload.orderId} does not exist`, 'ORDER_NOT_FOUND');
         }
-        if (await this.charge(order)) {
+        // Each order's gateway call goes in its own trace, not the batch's.
+        if (await inOrderTrace(order.id, () => this.charge(order))) {
           answered.push(order.id);
         }
       } catch (error) {

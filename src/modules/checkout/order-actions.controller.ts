@@ -41,7 +41,10 @@ export class OrderActionsController {
   @ApiOperation({
     summary: 'The saga timeline: each step, its outcome, attempts, duration and compensations',
   })
-  @ApiOkResponse({ description: '{orderId, status, currentStep, failureReason, compensation?, steps[]}' })
+  @ApiOkResponse({
+    description:
+      '{orderId, status, currentStep, failureReason, compensation?, steps[], traceId? (tracing on)}',
+  })
   saga(
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe()) id: string,

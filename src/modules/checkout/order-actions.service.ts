@@ -22,6 +22,8 @@ export interface SagaTimeline {
   startedAt: Date;
   updatedAt: Date;
   steps: TimelineEntry[];
+  /** The order's trace (OpenTelemetry, tracing on): search for it in Jaeger or Tempo (docs/tracing.md). */
+  traceId?: string;
 }
 
 /** What people do to an order after it was placed: cancel it, ship, deliver, refund it; read its saga. */
@@ -148,6 +150,7 @@ export class OrderActionsService {
       startedAt: saga.startedAt,
       updatedAt: saga.updatedAt,
       steps: saga.history,
+      ...(saga.data.traceContext ? { traceId: saga.data.traceContext.traceparent.split('-')[1] } : {}),
     };
   }
 

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../../platform/clock';
 import { BusinessMetrics } from '../../platform/metrics/business-metrics';
+import { endStepSpan, startStepSpan, StepSpan } from './saga-tracing';
 import { SagaRecord, TimelineEntry } from './saga.types';
 
 /** A step (or compensation) under way for one saga: what the timeline entry will say when it ends. */
@@ -10,6 +11,8 @@ export interface StepRun {
   attempt: number;
   startedAt: string;
   started: number;
+  /** Its span (tracing on). */
+  traced?: StepSpan;
 }
 
 /**
@@ -25,14 +28,27 @@ export class SagaTimeline {
     private readonly clock: Clock,
   ) {}
 
-  /** Counts the attempt (saga.data.attempts) and starts the clock. */
+  /** Counts the attempt (saga.data.attempts), starts the clock and the step's span. */
   begin(saga: SagaRecord, step: string, phase: TimelineEntry['phase']): StepRun {
     const key = phase === 'action' ? step : `compensate:${step}`;
     const attempt = (saga.data.attempts[key] = (saga.data.attempts[key] ?? 0) + 1);
-    return { step, phase, attempt, startedAt: this.clock.now().toISOString(), started: performance.now() };
+    return {
+      step,
+      phase,
+      attempt,
+      startedAt: this.clock.now().toISOString(),
+      started: performance.now(),
+      traced: startStepSpan(saga, step, phase, attempt),
+    };
+  }
+
+  /** Runs that end without an outcome (the step threw; its transaction rolls back): their spans end as failed. */
+  abandon(runs: StepRun[], error: unknown): void {
+    runs.forEach((run) => endStepSpan(run.traced, 'aborted', (error as Error)?.message));
   }
 
   end(saga: SagaRecord, run: StepRun, outcome: TimelineEntry['outcome'], detail?: string): void {
+    endStepSpan(run.traced, outcome, detail);
     const entry: TimelineEntry = {
       step: run.step,
       phase: run.phase,

@@ -3,6 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../platform/clock';
 import { inSavepoint } from '../../platform/database/transaction';
 import { enrichContext } from '../../platform/http/request-context';
+import { inOrderTrace, runWithOrderTraces, withSpan } from '../../platform/tracing/trace-context';
 import { IllegalTransitionError, OrderStatus } from '../orders/order-status';
 import { OrderStatusService, StatusChange, TransitionOptions } from '../orders/order-status.service';
 import { CheckoutSaga } from './checkout.saga';
@@ -187,7 +188,12 @@ export class SagaRunner implements OnModuleInit {
     this.logger.error({ orderId, detail }, 'saga needs attention: a compensation keeps failing');
   }
 
-  private async run(orderIds: string[], options: AdvanceOptions): Promise<(SagaRecord | undefined)[]> {
+  private run(orderIds: string[], options: AdvanceOptions): Promise<(SagaRecord | undefined)[]> {
+    // A scope of order contexts even outside a job (recovery): a step's span is its order's context.
+    return runWithOrderTraces([], () => this.runBatch(orderIds, options));
+  }
+
+  private async runBatch(orderIds: string[], options: AdvanceOptions): Promise<(SagaRecord | undefined)[]> {
     const changes: StatusChange[] = [];
     let crashAfterCommit = false;
     const progress = new ProgressTracker(orderIds.length, options.progress);
@@ -260,7 +266,13 @@ export class SagaRunner implements OnModuleInit {
       progress.at(step.name);
       this.faults.crashBefore(step.name);
       const runs = due.map((c) => this.timeline.begin(c.saga, step.name, 'action'));
-      const outcomes = await this.runStep(step, due);
+      // One order: its step's span is active, so the statements and calls it makes nest under it.
+      const outcomes = await withSpan(due.length === 1 ? runs[0].traced?.span : undefined, () =>
+        this.runStep(step, due),
+      ).catch((error: unknown) => {
+        this.timeline.abandon(runs, error);
+        throw error;
+      });
       const stopped = new Set<StepContext>();
       due.forEach((ctx, i) => {
         const outcome = outcomes[i];
@@ -316,7 +328,7 @@ export class SagaRunner implements OnModuleInit {
       // The whole batch in one savepoint; only if something fails, order by order, each in its own.
       if (ctxs.length > 1) {
         const together = await inSavepoint(ctxs[0].tx, () =>
-          eachInTurn(ctxs, (ctx) => step.action(ctx)),
+          eachInTurn(ctxs, (ctx) => actInOrderTrace(step, ctx)),
         ).catch(() => undefined);
         if (together) {
           return together;
@@ -325,7 +337,9 @@ export class SagaRunner implements OnModuleInit {
       const outcomes: (StepOutcome | Error)[] = [];
       for (const ctx of ctxs) {
         outcomes.push(
-          await inSavepoint(ctx.tx, () => step.action(ctx)).catch((error: unknown) => asError(error)),
+          await inSavepoint(ctx.tx, () => actInOrderTrace(step, ctx)).catch((error: unknown) =>
+            asError(error),
+          ),
         );
       }
       return outcomes;
@@ -340,7 +354,7 @@ export class SagaRunner implements OnModuleInit {
     const outcomes: StepOutcome[] = [];
     for (const ctx of ctxs) {
       outcomes.push(
-        await step.action(ctx).catch((error: unknown) => {
+        await actInOrderTrace(step, ctx).catch((error: unknown) => {
           if (error instanceof StepFailure) {
             return error;
           }
@@ -374,7 +388,12 @@ export class SagaRunner implements OnModuleInit {
         for (const ctx of group) {
           ctx.saga.currentStep = name;
           const run = this.timeline.begin(ctx.saga, name, 'compensation');
-          if ((await step.compensation(ctx)) === 'wait') {
+          const compensate = step.compensation;
+          const outcome = await withSpan(run.traced?.span, () => compensate(ctx)).catch((error: unknown) => {
+            this.timeline.abandon([run], error);
+            throw error;
+          });
+          if (outcome === 'wait') {
             this.timeline.end(ctx.saga, run, 'waiting');
             waiting.add(ctx);
           } else {
@@ -483,6 +502,11 @@ export class SagaRunner implements OnModuleInit {
       throw error;
     }
   }
+}
+
+/** A step's action for one order runs in that order's step span (with tracing on), whatever the batch. */
+function actInOrderTrace(step: SagaStep, ctx: StepContext): Promise<StepOutcome> {
+  return inOrderTrace(ctx.order.id, () => step.action(ctx));
 }
 
 function byPlacement(a: StepContext, b: StepContext): number {

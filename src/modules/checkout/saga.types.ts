@@ -1,3 +1,4 @@
+import type { TraceCarrier } from '../../platform/tracing/trace-context';
 import { EntityManager } from 'typeorm';
 import { DomainError } from '../../platform/http/domain-error';
 import { OrderLine } from '../orders/order-line';
@@ -47,6 +48,8 @@ export interface SagaData {
   refundRequestedAt?: string;
   reservationIds?: string[];
   paymentId?: string;
+  /** W3C context of the saga's first run (tracing on): steps resumed outside any job join its trace. */
+  traceContext?: TraceCarrier;
 }
 
 export interface TimelineEntry {

@@ -7,6 +7,8 @@ import { UnprocessableError } from '../../platform/http/domain-error';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { fromCents, toCents } from '../../platform/money';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
+import { inSpan, SPAN_ATTRIBUTES } from '../../platform/tracing/trace-context';
+import { SpanKind } from '@opentelemetry/api';
 import {
   isTransientPaymentError,
   NothingToRefundError,
@@ -97,14 +99,22 @@ export class PaymentsService {
 
     let outcome: GatewayOutcome;
     try {
-      const result = await this.provider.charge({
-        idempotencyKey,
-        amount: order.totalAmount,
-        currency: order.currency,
-        method: order.paymentMethod,
-        token: order.paymentToken ?? undefined,
-        metadata: { orderId: order.id },
-      });
+      const result = await inSpan(
+        'payment gateway charge',
+        {
+          kind: SpanKind.CLIENT,
+          attributes: { [SPAN_ATTRIBUTES.orderId]: order.id, 'payment.provider': this.provider.name },
+        },
+        () =>
+          this.provider.charge({
+            idempotencyKey,
+            amount: order.totalAmount,
+            currency: order.currency,
+            method: order.paymentMethod,
+            token: order.paymentToken ?? undefined,
+            metadata: { orderId: order.id },
+          }),
+      );
       outcome = {
         status: result.status,
         providerReference: result.reference,
@@ -249,12 +259,20 @@ export class PaymentsService {
   private async executeRefund(charge: PaymentRecord, refund: PaymentRecord): Promise<PaymentRecord> {
     let outcome: GatewayOutcome;
     try {
-      const result = await this.provider.refund({
-        idempotencyKey: refund.idempotencyKey,
-        chargeReference: charge.providerReference!,
-        amount: refund.amount,
-        currency: refund.currency,
-      });
+      const result = await inSpan(
+        'payment gateway refund',
+        {
+          kind: SpanKind.CLIENT,
+          attributes: { [SPAN_ATTRIBUTES.orderId]: charge.orderId, 'payment.provider': this.provider.name },
+        },
+        () =>
+          this.provider.refund({
+            idempotencyKey: refund.idempotencyKey,
+            chargeReference: charge.providerReference!,
+            amount: refund.amount,
+            currency: refund.currency,
+          }),
+      );
       outcome = {
         status: result.status,
         providerReference: result.reference,

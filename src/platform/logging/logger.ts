@@ -2,10 +2,12 @@ import { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
 import { AppConfig } from '../../config/config';
 import { currentContext } from '../http/request-context';
+import { logTraceFields } from '../tracing/trace-context';
 
 /**
  * The process's root pino logger: JSON in production, pretty in development. Every line gets the
- * current request/job context (correlation id, order id, queue, job id, step) through the mixin.
+ * current request/job context (correlation id, order id, queue, job id, step) through the mixin, and,
+ * with tracing on, the `trace_id` and `span_id` of the span it was written in.
  * `destination` (JSON lines) replaces stdout, say for a test that reads what was logged.
  */
 export function createRootLogger(
@@ -16,7 +18,7 @@ export function createRootLogger(
   const options: LoggerOptions = {
     level: config.log.level,
     base: { role: config.role },
-    mixin: () => ({ ...currentContext() }),
+    mixin: () => ({ ...currentContext(), ...logTraceFields() }),
     redact: {
       paths: [
         'password',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { Span, SpanKind } from '@opentelemetry/api';
 import { BulkJobOptions } from 'bullmq';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
@@ -9,6 +10,13 @@ import { withTimeout } from '../queue/with-timeout';
 import { DomainEventType } from './domain-events';
 import { OUTBOX_ROUTES, OutboxRoute } from './outbox-routes';
 import { OutboxRow } from './outbox.store';
+import {
+  carrierOfSpan,
+  contextOf,
+  recordFailure,
+  SPAN_ATTRIBUTES,
+  startSpan,
+} from '../tracing/trace-context';
 import { upcast } from './upcasters';
 
 export interface PublishOutcome {
@@ -39,6 +47,8 @@ interface PendingJob {
   row: OutboxRow;
   route: OutboxRoute;
   data: OutboxJobData;
+  /** The outbox hop of this event in its writer's trace; none with tracing off. */
+  span?: Span;
 }
 
 /**
@@ -64,7 +74,11 @@ export class OutboxPublisher {
         continue;
       }
       try {
-        byQueue.set(route.queue, [...(byQueue.get(route.queue) ?? []), { row, route, data: jobDataOf(row) }]);
+        const data = jobDataOf(row);
+        const span = publishSpan(row, route, data);
+        const traceContext = carrierOfSpan(span);
+        const job = { row, route, data: traceContext ? { ...data, traceContext } : data, span };
+        byQueue.set(route.queue, [...(byQueue.get(route.queue) ?? []), job]);
       } catch (error) {
         outcome.failed.push({ rows: [row], error: (error as Error).message, brokerDown: false });
       }
@@ -78,7 +92,12 @@ export class OutboxPublisher {
             `publishing to ${queue}`,
           );
           outcome.published.push(...jobs.map((j) => j.row));
+          jobs.forEach((j) => j.span?.end());
         } catch (error) {
+          for (const { span } of jobs.filter((j) => j.span)) {
+            recordFailure(span!, error);
+            span!.end();
+          }
           outcome.failed.push({
             rows: jobs.map((j) => j.row),
             error: (error as Error).message,
@@ -133,6 +152,28 @@ export class OutboxPublisher {
       return false;
     }
   }
+}
+
+/**
+ * The relay's hop for one event, a child of the span that wrote it; the job's span will be this one's
+ * child. An event written outside any trace (tracing off then, say) starts no trace here either.
+ */
+function publishSpan(row: OutboxRow, route: OutboxRoute, data: OutboxJobData): Span | undefined {
+  const parent = contextOf(row.traceContext);
+  if (!parent) {
+    return undefined;
+  }
+  const orderId = (data.payload as { orderId?: unknown }).orderId;
+  return startSpan(`publish ${route.queue}`, {
+    kind: SpanKind.PRODUCER,
+    parent,
+    attributes: {
+      [SPAN_ATTRIBUTES.queueName]: route.queue,
+      ...(typeof orderId === 'string' ? { [SPAN_ATTRIBUTES.orderId]: orderId } : {}),
+      'outbox.event_id': row.id,
+      'outbox.event_type': row.eventType,
+    },
+  });
 }
 
 /** Lifts old payload versions here, so consumers only ever see the current shape. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import type { TraceCarrier } from '../tracing/trace-context';
 
 export interface OutboxRow {
   id: string;
@@ -9,6 +10,8 @@ export interface OutboxRow {
   schemaVersion: number;
   payload: unknown;
   correlationId: string | null;
+  /** The writer's W3C trace context; null with tracing off. */
+  traceContext: TraceCarrier | null;
   createdAt: Date;
   attempts: number;
   replayCount: number;
@@ -48,7 +51,7 @@ export interface ParkedEvent {
 }
 
 const ROW = `id, aggregate_type AS "aggregateType", aggregate_id AS "aggregateId", event_type AS "eventType",
-  schema_version AS "schemaVersion", payload, correlation_id AS "correlationId", created_at AS "createdAt",
+  schema_version AS "schemaVersion", payload, correlation_id AS "correlationId", trace_context AS "traceContext", created_at AS "createdAt",
   attempts, replay_count AS "replayCount"`;
 
 /**

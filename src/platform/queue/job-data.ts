@@ -1,5 +1,6 @@
 import { DomainEventPayloads, DomainEventType } from '../outbox/domain-events';
 import { JobProgress } from './job-progress';
+import type { TraceCarrier } from '../tracing/trace-context';
 
 /**
  * What the outbox relay puts in every job it publishes. `eventId` is the message id consumers
@@ -12,6 +13,8 @@ export interface OutboxJobData<T extends DomainEventType = DomainEventType> {
   payload: DomainEventPayloads[T];
   correlationId: string | null;
   aggregateId: string;
+  /** The relay's publish span (W3C): the job's span is its child. Absent with tracing off. */
+  traceContext?: TraceCarrier;
 }
 
 /**

@@ -9,6 +9,9 @@ import { PermanentJobError, RetryLaterError } from './job-errors';
 import { JobHandlerCheckError, RegisteredJobHandler } from './job-handler.registry';
 import { QueueDefinition } from './queue-options';
 import { WorkerHost } from './worker.host';
+import { SpanKind } from '@opentelemetry/api';
+import { startTestTracing } from '../../../test/support/tracing';
+import { carrierOfSpan, inOrderTrace, orderTrace, startSpan, TraceCarrier } from '../tracing/trace-context';
 
 const JOB_NAMES = ['work'] as const;
 
@@ -364,6 +367,104 @@ describe(WorkerHost.name, () => {
         }[]
       >(`SELECT action, actor_id FROM audit_log WHERE subject_id = $1`, [letter.id]);
       expect(audit).toEqual({ action: 'dead_letter.replayed', actor_id: admin });
+    });
+  });
+
+  describe('tracing (on)', () => {
+    let tracing: ReturnType<typeof startTestTracing>;
+    beforeEach(() => (tracing = startTestTracing()));
+    afterEach(() => tracing.stop());
+
+    /** A span standing for the relay's publish of one event, in a trace of its own. */
+    const published = (): { traceId: string; spanId: string; carrier: TraceCarrier } => {
+      const span = startSpan('publish');
+      span.end();
+      return { ...span.spanContext(), carrier: carrierOfSpan(span)! };
+    };
+    const eventOf = (orderId: string, traceContext: TraceCarrier) => ({
+      eventId: randomUUID(),
+      eventType: 'OrderCreated',
+      schemaVersion: 1,
+      payload: { orderId, userId: 'u' },
+      correlationId: null,
+      aggregateId: orderId,
+      traceContext,
+      jobId: randomUUID(),
+    });
+
+    it('gives each attempt its own span, a child of the publish span the job data carries', async () => {
+      const publish = published();
+      const orderId = randomUUID();
+      let calls = 0;
+      sut.workers.start(
+        handlerFor(async () => {
+          if (++calls === 1) {
+            throw new Error('flaky');
+          }
+        }),
+      );
+
+      const job = await sut.queues.get(queue).add('work', eventOf(orderId, publish.carrier));
+      await eventually(async () => (await job.getState()) === 'completed' || undefined, { what: 'retried' });
+
+      const attempts = tracing.spans().filter((s) => s.name === `process ${queue}`);
+      expect(attempts.map((s) => s.attributes['job.attempt'])).toEqual([1, 2]);
+      for (const span of attempts) {
+        expect(span.kind).toBe(SpanKind.CONSUMER);
+        expect(span.spanContext().traceId).toBe(publish.traceId);
+        expect(span.parentSpanContext?.spanId).toBe(publish.spanId);
+        expect(span.attributes).toMatchObject({ 'queue.name': queue, 'order.id': orderId });
+      }
+      expect(attempts[0].status.code).toBe(2);
+    });
+
+    it('leaves a job that carries no trace context untraced (a schedule would be a trace per run)', async () => {
+      sut.workers.start(handlerFor(async () => undefined));
+
+      const job = await sut.queues.get(queue).add('work', { every: 'second' });
+      await eventually(async () => (await job.getState()) === 'completed' || undefined, { what: 'done' });
+
+      expect(tracing.spans()).toEqual([]);
+    });
+
+    it('a batch job: each order gets a span in its own trace, linked to the batch span', async () => {
+      const [a, b] = [published(), published()];
+      const [orderA, orderB] = [randomUUID(), randomUUID()];
+      const seen: Record<string, string | undefined> = {};
+      sut.workers.start(
+        handlerFor(async () => {
+          for (const orderId of [orderA, orderB]) {
+            // What a saga step or a gateway call does for one order of the batch.
+            inOrderTrace(orderId, () => startSpan(`work for ${orderId}`).end());
+            seen[orderId] = orderTrace(orderId) && 'in scope';
+          }
+        }),
+      );
+
+      const job = await sut.queues
+        .get(queue)
+        .add('work', { events: [eventOf(orderA, a.carrier), eventOf(orderB, b.carrier)] });
+      await eventually(async () => (await job.getState()) === 'completed' || undefined, { what: 'done' });
+
+      const spans = tracing.spans();
+      const batch = spans.find((s) => s.name === `process ${queue}`)!;
+      expect(batch.parentSpanContext).toBeUndefined();
+      expect(batch.links.map((l) => l.context.traceId).sort()).toEqual([a.traceId, b.traceId].sort());
+      for (const [orderId, publish] of [
+        [orderA, a],
+        [orderB, b],
+      ] as const) {
+        const member = spans.find(
+          (s) => s.name === `process ${queue} (batch member)` && s.attributes['order.id'] === orderId,
+        )!;
+        expect(member.spanContext().traceId).toBe(publish.traceId);
+        expect(member.parentSpanContext?.spanId).toBe(publish.spanId);
+        expect(member.links.map((l) => l.context.spanId)).toEqual([batch.spanContext().spanId]);
+        expect(member.attributes).toMatchObject({ 'queue.name': queue, 'job.attempt': 1 });
+        const work = spans.find((s) => s.name === `work for ${orderId}`)!;
+        expect(work.parentSpanContext?.spanId).toBe(member.spanContext().spanId);
+        expect(seen[orderId]).toBe('in scope');
+      }
     });
   });
 });

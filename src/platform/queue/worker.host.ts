@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { context, Context, Link, ROOT_CONTEXT, Span, SpanKind, trace } from '@opentelemetry/api';
 import { DelayedError, Job, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import { Counter, Histogram } from 'prom-client';
 import { AppConfig } from '../../config/config';
@@ -8,8 +9,17 @@ import { MetricsService } from '../metrics/metrics.service';
 import { upcast } from '../outbox/upcasters';
 import { queueKeyPrefix } from '../redis/redis-connection';
 import { RedisService } from '../redis/redis.service';
+import {
+  contextOf,
+  inSpan,
+  runWithOrderTraces,
+  SPAN_ATTRIBUTES,
+  startSpan,
+  TraceCarrier,
+  tracingStarted,
+} from '../tracing/trace-context';
 import { DeadLetterStore } from './dead-letter.store';
-import { isOutboxJobData, JobInfo } from './job-data';
+import { isOutboxJobData, JobInfo, OutboxBatchJobData } from './job-data';
 import { isDependencyUnavailable } from '../dependency-errors';
 import { JobProgressReporter } from './job-progress';
 import { describeError, FailureReason, isPermanentError, RetryLaterError } from './job-errors';
@@ -130,7 +140,9 @@ export class WorkerHost {
         if (!handler) {
           throw new UnrecoverableError(`No handler for job "${job.name}" on queue "${definition.name}"`);
         }
-        const result = await handler.handler(data as never, info).finally(() => progress.finish());
+        const result = await this.traced(definition.name, job, data, () =>
+          handler.handler(data as never, info).finally(() => progress.finish()),
+        );
         const seconds = stop({ outcome: 'completed' });
         this.logger.debug(
           { job: job.name, attempt: job.attemptsMade + 1, durationMs: Math.round(seconds * 1000) },
@@ -186,6 +198,80 @@ export class WorkerHost {
         throw permanent && !(error instanceof UnrecoverableError) ? new UnrecoverableError(message) : error;
       }
     });
+  }
+
+  /**
+   * One span per attempt (so a retry is a span of its own), a child of the relay's publish span that the
+   * job data carries. A batch job's span starts a trace of its own, linked to each order's; every order of
+   * it also gets a span in its own trace, under which its saga steps, outbox rows and gateway call go.
+   */
+  private async traced<T>(queue: string, job: Job, data: unknown, run: () => Promise<T>): Promise<T> {
+    if (!tracingStarted()) {
+      return run();
+    }
+    const jobAttributes = {
+      [SPAN_ATTRIBUTES.queueName]: queue,
+      [SPAN_ATTRIBUTES.jobAttempt]: job.attemptsMade + 1,
+    };
+    const attributes = { ...jobAttributes, 'job.id': job.id ?? 'unknown', 'job.name': job.name };
+    const members = batchMembersOf(data);
+    if (!members) {
+      const orderId = orderIdOf(data);
+      const parent = contextOf((data as { traceContext?: TraceCarrier } | null)?.traceContext);
+      if (!parent) {
+        // A job no traced code asked for (the reservation expiry's schedule, every second): a trace of its
+        // own each time would be noise, and nobody searches for it.
+        return run();
+      }
+      return inSpan(
+        `process ${queue}`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent,
+          attributes: orderId ? { ...attributes, [SPAN_ATTRIBUTES.orderId]: orderId } : attributes,
+        },
+        () => runWithOrderTraces(orderId ? [[orderId, context.active()]] : [], run, jobAttributes),
+      );
+    }
+    if (members.every((m) => !m.parent)) {
+      return run();
+    }
+    const links: Link[] = members.flatMap((m) =>
+      m.parent ? [{ context: trace.getSpanContext(m.parent)! }] : [],
+    );
+    return inSpan(
+      `process ${queue}`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: ROOT_CONTEXT,
+        links,
+        attributes: { ...attributes, 'job.orders': members.length },
+      },
+      async () => {
+        const batchLink: Link = { context: trace.getSpanContext(context.active())! };
+        const spans: [string, Span][] = members.map((m) => [
+          m.orderId,
+          startSpan(`process ${queue} (batch member)`, {
+            kind: SpanKind.CONSUMER,
+            parent: m.parent ?? ROOT_CONTEXT,
+            links: [batchLink],
+            attributes: { ...attributes, [SPAN_ATTRIBUTES.orderId]: m.orderId },
+          }),
+        ]);
+        try {
+          return await runWithOrderTraces(
+            spans.map(([orderId, span]): [string, Context] => [
+              orderId,
+              trace.setSpan(context.active(), span),
+            ]),
+            run,
+            jobAttributes,
+          );
+        } finally {
+          spans.forEach(([, span]) => span.end());
+        }
+      },
+    );
   }
 
   private async recordDeadLetter(
@@ -246,6 +332,18 @@ function liftEventVersion(data: unknown): unknown {
   }
   const lifted = upcast(data.eventType, data.schemaVersion, data.payload);
   return lifted.schemaVersion === data.schemaVersion ? data : { ...data, ...lifted };
+}
+
+/** The orders of a batch job, each with the context of its own publish span. */
+function batchMembersOf(data: unknown): { orderId: string; parent: Context | undefined }[] | undefined {
+  const events = (data as Partial<OutboxBatchJobData> | null)?.events;
+  if (!Array.isArray(events)) {
+    return undefined;
+  }
+  return events.flatMap((event) => {
+    const orderId = orderIdOf(event);
+    return orderId ? [{ orderId, parent: contextOf(event.traceContext) }] : [];
+  });
 }
 
 function orderIdOf(data: unknown): string | undefined {

@@ -1,0 +1,96 @@
+import { ChaosEnv, ChaosUser } from './support/chaos-env';
+import { outcomeCounts, PlacedOrder, statusCounts } from './support/load';
+import { placeOrdersFor } from './support/paced-load';
+import { PostgresTopology } from './support/postgres-topology';
+import { reportFigures, sized } from './support/profile';
+import { ServiceProcess } from './support/service-process';
+import { expectClean, recoverAndCheck } from './support/verdict';
+
+/**
+ * The primary dies (immediate stop) while orders come in: scripts/topology/postgres.sh promotes the
+ * synchronous standby and re-points PgBouncer (RELOAD). The same API and worker processes go on: requests
+ * cut by the failover are answered 503 (the client retries with its Idempotency-Key), no acknowledged
+ * order is lost (synchronous replication), every order settles and the invariants hold. The summary gives
+ * the time from the primary's death to the first accepted order.
+ *
+ * Not in CI's short run (docs/postgres-and-pooling.md): 1 run in 8 here ended with one order CONFIRMED
+ * whose reservation stayed ACTIVE (and, once, one without its confirmation notice); under investigation.
+ */
+describe('chaos: PostgreSQL primary failover behind PgBouncer', () => {
+  const topology = new PostgresTopology({ primary: 3496, standby: 3497, bouncer: 3498 });
+  const LOAD_MS = sized(15_000, 60_000);
+  const KILL_AFTER_MS = sized(5_000, 20_000);
+
+  let env: ChaosEnv;
+  let strict: ServiceProcess;
+  let tolerant: ServiceProcess;
+  let worker: ServiceProcess;
+  let users: ChaosUser[];
+  let productId: string;
+
+  beforeAll(async () => {
+    topology.run('up');
+    env = await topology.envFor('pg-failover').setUp();
+    strict = await env.start('api');
+    // A second API reading the standby (promoted under it: it must skip it and read the new primary).
+    tolerant = await env.start('api', { DATABASE_REPLICA_MAX_LAG_MS: '600000' });
+    worker = await env.start('worker');
+    users = await env.createUsers(10);
+    productId = (await env.createProduct({ stock: 1_000_000, price: '11.00' })).id;
+  }, 120_000);
+  afterAll(async () => {
+    await env?.tearDown().catch(() => undefined);
+    topology.run('down');
+  });
+
+  it('the primary dies under load: the standby is promoted behind PgBouncer, nothing acknowledged is lost, the same processes finish every order', async () => {
+    const started = Date.now();
+    const pids = [strict.pid, tolerant.pid, worker.pid];
+    const load = placeOrdersFor(env, {
+      durationMs: LOAD_MS,
+      clients: 2,
+      pauseMs: 50,
+      users,
+      api: strict,
+      bodyFor: () => ({ items: [{ productId, quantity: 1 }], paymentToken: 'tok_success' }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, KILL_AFTER_MS));
+    const killedAt = Date.now();
+    topology.run('promote');
+    const placed: PlacedOrder[] = await load;
+
+    const acknowledged = placed.filter((p) => p.id).map((p) => p.id!);
+    const firstAcceptedAfter = placed
+      .filter((p) => p.answer.status === 202 && p.sentAt! >= killedAt)
+      .map((p) => p.sentAt! + p.answer.ms - killedAt)
+      .sort((a, b) => a - b)[0];
+    const verdict = await recoverAndCheck(env, { windowMs: sized(60_000, 120_000) });
+    const [{ found, orders }] = await env.ds.query<{ found: number; orders: number }[]>(
+      `SELECT count(*) FILTER (WHERE id = ANY($1::uuid[]))::int AS found, count(*)::int AS orders FROM orders`,
+      [acknowledged],
+    );
+    const answers = statusCounts(placed);
+    reportFigures({
+      scenario: 'postgres-failover',
+      orders: acknowledged.length,
+      kills: 1,
+      violations: verdict.invariants.violations + verdict.unsettled + (acknowledged.length - found),
+      durationMs: Date.now() - started,
+      answers,
+      firstAcceptedAfterKillMs: firstAcceptedAfter === undefined ? null : Math.round(firstAcceptedAfter),
+      lostAcknowledged: acknowledged.length - found,
+      outcomes: verdict.outcomes,
+    });
+
+    // Orders were accepted after the failover, by the same API: no restart.
+    expect(firstAcceptedAfter).toBeDefined();
+    expect([strict.pid, tolerant.pid, worker.pid]).toEqual(pids);
+    expect([strict.alive, tolerant.alive, worker.alive]).toEqual([true, true, true]);
+    // A request cut by the failover is refused (503) or answered; never anything else.
+    expect(Object.keys(answers).filter((s) => !['202', '503'].includes(s))).toEqual([]);
+    // Synchronous replication: every acknowledged order is on the promoted standby.
+    expect(found).toBe(acknowledged.length);
+    expect(await outcomeCounts(env)).toEqual({ CONFIRMED: orders });
+    expectClean(verdict);
+  });
+});
