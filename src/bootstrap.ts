@@ -9,6 +9,7 @@ import { servesHttp } from './config/roles';
 import { createDataSource } from './platform/database/data-source';
 import { runMigrations } from './platform/database/database-bootstrap';
 import { seedDatabase } from './seed';
+import { addWebhooksToDocument } from './modules/webhooks/webhooks.openapi';
 import { configureHttp } from './platform/http/configure-http';
 import { sendProblem, toProblem } from './platform/http/problem-details.filter';
 import { PinoNestLogger } from './platform/logging/logger';
@@ -75,7 +76,7 @@ export async function createApplication(
     // rawBody keeps the exact bytes beside the parsed JSON: the payment webhook's HMAC is over them.
     { logger: nestLogger, rawBody: true },
   );
-  await configureHttp(http, config);
+  await configureHttp(http, config, addWebhooksToDocument);
   await http.init();
   return { context: http, http };
 }

@@ -96,6 +96,27 @@ describe(loadConfig.name, () => {
       ]);
     });
 
+    it('reads the webhook retry schedule with units, refusing a bad entry and a lease shorter than the timeout', () => {
+      expect(loadConfig({}).webhooks).toMatchObject({
+        retryScheduleMs: [
+          5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 72_000_000,
+        ],
+        timeoutMs: 10_000,
+        leaseMs: 70_000,
+        allowInsecure: false,
+        allowPrivateTargets: false,
+      });
+      expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: '100ms, 2s,1m' }).webhooks.retryScheduleMs).toEqual([
+        100, 2000, 60_000,
+      ]);
+      expect(problemsOf({ WEBHOOK_RETRY_SCHEDULE: '5s,soon' })).toEqual([
+        'WEBHOOK_RETRY_SCHEDULE="5s,soon" must be a comma-separated list of durations like 5s,5m,2h (bad entry "soon")',
+      ]);
+      expect(problemsOf({ WEBHOOK_LEASE_MS: '5000', WEBHOOK_TIMEOUT_MS: '5000' })).toEqual([
+        'WEBHOOK_LEASE_MS must exceed WEBHOOK_TIMEOUT_MS (an attempt must end before its lease does)',
+      ]);
+    });
+
     it('refuses a JWT secret shorter than 32 bytes', () => {
       expect(problemsOf({ JWT_SECRET: 'short' })).toEqual(['JWT_SECRET must be at least 32 bytes long']);
     });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { NodeEnv, OtlpProtocol, readVariables, Role, TraceSampler } from './variables';
 
 /**
@@ -166,6 +166,7 @@ export interface AppConfig {
     /** After the store failed or was slow, requests go through without asking it for this long. */
     storeRetryMs: number;
   };
+  webhooks: WebhooksConfig;
   log: { level: string };
   /**
    * OpenTelemetry: `enabled` exactly when an OTLP endpoint is set; off, the SDK is never loaded.
@@ -185,6 +186,23 @@ export interface AppConfig {
   health: { heapLimitBytes: number; rssLimitBytes: number; diskMinFreeRatio: number };
   startup: { connectTimeoutMs: number };
   shutdown: { timeoutMs: number };
+}
+
+export interface WebhooksConfig {
+  allowInsecure: boolean;
+  allowPrivateTargets: boolean;
+  timeoutMs: number;
+  /** Delay before retry n (index n-1); a delivery gets `retryScheduleMs.length + 1` attempts. */
+  retryScheduleMs: number[];
+  disableAfterSeconds: number;
+  secretGraceSeconds: number;
+  deliveryConcurrency: number;
+  endpointConcurrency: number;
+  dispatchIntervalMs: number;
+  /** How long a leased attempt belongs to the job that carries it. */
+  leaseMs: number;
+  /** 32 bytes: the AES-256-GCM key of the signing secrets at rest. */
+  secretsKey: Buffer;
 }
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
@@ -231,6 +249,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   if (v.PAYMENT_SUCCESS_RATE + v.PAYMENT_TRANSIENT_FAILURE_RATE > 1) {
     problems.push('PAYMENT_SUCCESS_RATE + PAYMENT_TRANSIENT_FAILURE_RATE must not exceed 1');
+  }
+  if (v.WEBHOOK_LEASE_MS !== undefined && v.WEBHOOK_LEASE_MS <= v.WEBHOOK_TIMEOUT_MS) {
+    problems.push(
+      'WEBHOOK_LEASE_MS must exceed WEBHOOK_TIMEOUT_MS (an attempt must end before its lease does)',
+    );
   }
   if (v.PAYMENT_LATENCY_MIN_MS > v.PAYMENT_LATENCY_MAX_MS) {
     problems.push('PAYMENT_LATENCY_MIN_MS must not exceed PAYMENT_LATENCY_MAX_MS');
@@ -439,6 +462,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
       storeTimeoutMs: v.RATE_LIMIT_STORE_TIMEOUT_MS,
       storeRetryMs: v.RATE_LIMIT_STORE_RETRY_MS,
     },
+    webhooks: {
+      allowInsecure: v.WEBHOOK_ALLOW_INSECURE,
+      allowPrivateTargets: v.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      timeoutMs: v.WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: readDurations('WEBHOOK_RETRY_SCHEDULE', v.WEBHOOK_RETRY_SCHEDULE, problems),
+      disableAfterSeconds: v.WEBHOOK_DISABLE_AFTER_SECONDS,
+      secretGraceSeconds: v.WEBHOOK_SECRET_GRACE_SECONDS,
+      deliveryConcurrency: v.WEBHOOK_DELIVERY_CONCURRENCY,
+      endpointConcurrency: v.WEBHOOK_ENDPOINT_CONCURRENCY,
+      dispatchIntervalMs: v.WEBHOOK_DISPATCH_INTERVAL_MS,
+      leaseMs: v.WEBHOOK_LEASE_MS ?? v.WEBHOOK_TIMEOUT_MS + 60_000,
+      secretsKey: webhookSecretsKey(v.WEBHOOK_SECRETS_KEY, v.JWT_SECRET),
+    },
     log: { level: v.LOG_LEVEL },
     tracing: {
       enabled: v.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined,
@@ -541,6 +577,37 @@ function readNodeList(name: string, raw: string, problems: string[]): RedisNode[
     nodes.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
   }
   return nodes;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `5s,5m,2h`: a list of durations with units, in milliseconds; at least one, none of them zero. */
+export function readDurations(name: string, raw: string, problems: string[]): number[] {
+  const out: number[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    const match = /^(\d+)(ms|s|m|h|d)$/.exec(entry);
+    const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2]] : 0;
+    if (!match || ms <= 0) {
+      problems.push(
+        `${name}="${raw}" must be a comma-separated list of durations like 5s,5m,2h (bad entry "${entry}")`,
+      );
+      return [1000];
+    }
+    out.push(ms);
+  }
+  return out;
+}
+
+/**
+ * WEBHOOK_SECRETS_KEY hashed to 32 bytes; without it a key derived from JWT_SECRET, or (JWT_SECRET random
+ * per start in development) a fixed development key, so registered endpoints survive a restart.
+ */
+function webhookSecretsKey(explicit: string | undefined, jwtSecret: string | undefined): Buffer {
+  if (explicit !== undefined) {
+    return createHash('sha256').update(explicit).digest();
+  }
+  const base = jwtSecret ?? 'async-order-processor development webhook secrets key';
+  return Buffer.from(hkdfSync('sha256', base, 'aop', 'webhook-secrets', 32));
 }
 
 /** A URL fit for logs and error messages: the password is replaced by `***`. */

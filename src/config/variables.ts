@@ -70,6 +70,7 @@ const NOTIFICATIONS = 'Notifications';
 const SAGA = 'Order saga';
 const INVARIANTS = 'Invariant checker';
 const OBSERVABILITY = 'Metrics and health';
+const WEBHOOKS = 'Outbound webhooks';
 const TRACING = 'Tracing (OpenTelemetry)';
 
 /** The standard OpenTelemetry sampler names this service honours (OTEL_TRACES_SAMPLER). */
@@ -863,6 +864,87 @@ export const VARIABLES = {
       'How often the worker role runs the checker and updates `aop_invariant_violations`; `0` = never.',
   }),
 
+  WEBHOOK_ALLOW_INSECURE: boolean({
+    group: WEBHOOKS,
+    default: false,
+    description:
+      'Lets webhook endpoints use plain `http` URLs (tests, local development); otherwise only `https` is accepted.',
+  }),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: boolean({
+    group: WEBHOOKS,
+    default: false,
+    description:
+      'Lets webhook endpoints resolve to loopback, private, link-local or cloud-metadata addresses (tests, local development). Off: refused at registration and again at every send (DNS rebinding).',
+  }),
+  WEBHOOK_TIMEOUT_MS: integer({
+    group: WEBHOOKS,
+    default: 10_000,
+    min: 100,
+    max: 120_000,
+    description:
+      'How long one delivery attempt may take (connect to last byte); a timeout is retried like a 5xx.',
+  }),
+  WEBHOOK_RETRY_SCHEDULE: string({
+    group: WEBHOOKS,
+    default: '5s,5m,30m,2h,5h,10h,14h,20h,20h',
+    description:
+      'Delays before each retry of a failed delivery, comma-separated with a unit (`ms`, `s`, `m`, `h`, `d`); each gets ±20 % jitter. The default spans about three days; after the last retry the delivery is `failed`.',
+  }),
+  WEBHOOK_DISABLE_AFTER_SECONDS: integer({
+    group: WEBHOOKS,
+    default: 5 * 86_400,
+    min: 1,
+    max: 90 * 86_400,
+    description:
+      'An endpoint whose attempts have all failed for this long is disabled (and an operator alerted); one success resets the clock.',
+  }),
+  WEBHOOK_SECRET_GRACE_SECONDS: integer({
+    group: WEBHOOKS,
+    default: 86_400,
+    min: 0,
+    max: 30 * 86_400,
+    description:
+      'After a secret rotation, deliveries carry signatures with both the new and the old secret this long.',
+  }),
+  WEBHOOK_DELIVERY_CONCURRENCY: integer({
+    group: WEBHOOKS,
+    default: 16,
+    min: 1,
+    max: 500,
+    description: 'Delivery attempts one worker process makes at the same time (all endpoints together).',
+  }),
+  WEBHOOK_ENDPOINT_CONCURRENCY: integer({
+    group: WEBHOOKS,
+    default: 2,
+    min: 1,
+    max: 100,
+    description:
+      "Attempts in flight to ONE endpoint across all workers: a slow or dead receiver holds at most this many slots, never the others' share.",
+  }),
+  WEBHOOK_LEASE_MS: optionalInteger({
+    group: WEBHOOKS,
+    min: 100,
+    max: 3_600_000,
+    defaultText: 'WEBHOOK_TIMEOUT_MS + 60000',
+    description:
+      'How long an attempt handed to a worker is its own: a worker killed mid-attempt delays that delivery by this much, then another worker makes it.',
+  }),
+  WEBHOOK_DISPATCH_INTERVAL_MS: integer({
+    group: WEBHOOKS,
+    default: 1000,
+    min: 10,
+    max: 60_000,
+    description:
+      'How often the worker looks for deliveries whose retry is due (first attempts start at once).',
+  }),
+  WEBHOOK_SECRETS_KEY: optionalString({
+    group: WEBHOOKS,
+    minBytes: 32,
+    secret: true,
+    defaultText: 'derived from JWT_SECRET (a fixed development key when JWT_SECRET is random)',
+    description:
+      "Encrypts the endpoints' signing secrets at rest (AES-256-GCM). Set it in production so rotating JWT_SECRET keeps the webhook secrets readable.",
+  }),
   METRICS_TOKEN: optionalString({
     group: OBSERVABILITY,
     secret: true,

@@ -91,6 +91,31 @@ describe('chaos: PostgreSQL primary failover behind PgBouncer', () => {
     // Synchronous replication: every acknowledged order is on the promoted standby.
     expect(found).toBe(acknowledged.length);
     expect(await outcomeCounts(env)).toEqual({ CONFIRMED: orders });
+    if (Object.keys(verdict.findings).length > 0) {
+      await printPostMortem(env, verdict.findings, killedAt);
+    }
     expectClean(verdict);
   });
 });
+
+/** For the open finding: what happened to each offending order, step by step, against the kill's time. */
+async function printPostMortem(
+  env: ChaosEnv,
+  findings: Record<string, { rows: unknown[] }>,
+  killedAt: number,
+): Promise<void> {
+  const ids = Object.values(findings).flatMap((f) => f.rows.map((r) => (r as { orderId?: string }).orderId));
+  const rows = await env.ds.query(
+    `SELECT o.id, o.status, o.created_at, o.updated_at,
+            (SELECT json_agg(r ORDER BY r.created_at) FROM inventory_reservations r WHERE r.order_id = o.id) AS reservations,
+            (SELECT json_agg(h ORDER BY h.created_at) FROM order_status_history h WHERE h.order_id = o.id) AS history,
+            (SELECT json_agg(m ORDER BY m.created_at) FROM stock_movements m WHERE m.order_id = o.id) AS movements,
+            (SELECT row_to_json(s) FROM saga_state s WHERE s.order_id = o.id) AS saga,
+            (SELECT json_agg(json_build_object('template', n.template, 'status', n.status, 'attempts', n.attempts, 'lastError', n.last_error, 'createdAt', n.created_at)) FROM notifications n WHERE n.order_id = o.id) AS notifications
+     FROM orders o WHERE o.id = ANY($1::uuid[])`,
+    [ids.filter(Boolean)],
+  );
+  console.log(
+    `POST-MORTEM (primary killed at ${new Date(killedAt).toISOString()}):\n${JSON.stringify(rows, null, 1)}`,
+  );
+}

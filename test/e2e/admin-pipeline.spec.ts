@@ -268,6 +268,8 @@ describe('Admin pipeline endpoints', () => {
         'notification-sending',
         'order-processing',
         'payment-processing',
+        'webhook-delivery',
+        'webhook-fan-out',
       ]);
     });
 

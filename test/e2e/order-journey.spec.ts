@@ -51,12 +51,19 @@ describe('One order’s journey: logs and metrics', () => {
       () => logs.lines.some((l) => l.queue === 'notification-sending' && l.msg === 'job completed'),
       { what: 'the notification job' },
     );
+    await eventually(
+      () =>
+        logs.lines.some(
+          (l) => l.queue === 'webhook-fan-out' && l.orderId === orderId && l.msg === 'job completed',
+        ),
+      { what: 'the webhook fan-out of its events' },
+    );
 
     const journey = logs.lines.filter((l) => l.orderId === orderId);
     expect(journey.length).toBeGreaterThan(5);
     expect(new Set(journey.map((l) => l.correlationId))).toEqual(new Set(['checkout-7f3a']));
     expect(new Set(journey.map((l) => l.queue).filter(Boolean))).toEqual(
-      new Set(['order-processing', 'payment-processing']),
+      new Set(['order-processing', 'payment-processing', 'webhook-fan-out']),
     );
     expect(journey.filter((l) => l.msg === 'job completed').every((l) => typeof l.jobId === 'string')).toBe(
       true,

@@ -45,6 +45,15 @@ const ADMIN_ROUTES = [
   'get /api/v1/users',
   'post /api/v1/users',
   'delete /api/v1/users/{id}',
+  'post /api/v1/webhooks/endpoints',
+  'get /api/v1/webhooks/endpoints',
+  'get /api/v1/webhooks/endpoints/{id}',
+  'patch /api/v1/webhooks/endpoints/{id}',
+  'delete /api/v1/webhooks/endpoints/{id}',
+  'post /api/v1/webhooks/endpoints/{id}/rotate-secret',
+  'post /api/v1/webhooks/endpoints/{id}/test',
+  'get /api/v1/webhooks/endpoints/{id}/deliveries',
+  'post /api/v1/webhooks/deliveries/{id}/retry',
 ];
 const PUBLIC_ROUTES = [
   'post /api/v1/auth/register',

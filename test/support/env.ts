@@ -7,3 +7,6 @@ process.env.JWT_SECRET ??= 'test-secret-test-secret-test-secret-0123456789';
 process.env.PAYMENT_LATENCY_MIN_MS ??= '0';
 process.env.PAYMENT_LATENCY_MAX_MS ??= '0';
 process.env.RATE_LIMIT_PER_MINUTE ??= '0';
+// Webhook receivers in the tests listen on 127.0.0.1 over plain http (SSRF specs turn these off for their app).
+process.env.WEBHOOK_ALLOW_INSECURE ??= 'true';
+process.env.WEBHOOK_ALLOW_PRIVATE_TARGETS ??= 'true';

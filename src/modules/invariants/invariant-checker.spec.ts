@@ -486,6 +486,49 @@ describe(InvariantChecker.name, () => {
       ]);
     });
 
+    it('webhooks_delivered: an announced event without its delivery, and a delivery pending past the horizon', async () => {
+      const { confirmed } = data.orders;
+      const ids = { missing: randomUUID(), stale: randomUUID(), done: randomUUID() };
+      const report = await checkAfter(async (tx) => {
+        const [{ id: endpointId }] = await tx.query<{ id: string }[]>(
+          `INSERT INTO webhook_endpoints (url, events, secret_ciphertext, updated_at)
+           VALUES ('https://example.com/h', '{order.shipped}', 'sealed', now() - interval '100 milliseconds') RETURNING id`,
+        );
+        for (const id of Object.values(ids)) {
+          await tx.query(
+            `INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, schema_version, payload, created_at, processed_at)
+             VALUES ($1, 'order', $2, 'OrderStatusChanged', 1, $3, now() - interval '50 milliseconds', now())`,
+            [
+              id,
+              confirmed.id,
+              { orderId: confirmed.id, from: 'CONFIRMED', to: 'SHIPPED', reason: null, at: new Date() },
+            ],
+          );
+        }
+        for (const [id, status] of [
+          [ids.stale, 'pending'],
+          [ids.done, 'succeeded'],
+        ]) {
+          await tx.query(
+            `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, message_id, body, status, attempts, max_attempts, last_attempt_at)
+             VALUES ($1, $2, 'order.shipped', 'msg', '{}', $3, 1, 10, now() - interval '1 second')`,
+            [endpointId, id, status],
+          );
+        }
+      });
+      expect(failing(report)).toEqual({ webhooks_delivered: 2 });
+      expect(rowsOf(report, 'webhooks_delivered')).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            eventId: ids.missing,
+            eventType: 'order.shipped',
+            problem: 'no delivery',
+          }),
+          expect.objectContaining({ eventId: ids.stale, problem: 'still pending' }),
+        ]),
+      );
+    });
+
     it('idempotency_one_order_per_key: the database refuses a second order for a key; the check finds one if the index is gone', async () => {
       const duplicate = `INSERT INTO orders (user_id, status, total_amount, idempotency_key, created_at, updated_at)
         VALUES ($1, 'CANCELLED', 0, $2, now() - interval '1 day', now() - interval '1 day')`;

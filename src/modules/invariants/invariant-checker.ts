@@ -15,6 +15,8 @@ export interface InvariantOptions {
   deadLetterAgeSeconds: number;
   /** Offending rows kept per check; the count is always exact. */
   sampleRows: number;
+  /** A webhook event older than this must have its delivery outcomes (0, the default: at once). */
+  webhookHorizonSeconds?: number;
 }
 
 export interface InvariantResult {
@@ -92,6 +94,7 @@ export class InvariantChecker {
       lag: this.options.outboxLagSeconds,
       retention: this.options.outboxRetentionHours,
       deadletterage: this.options.deadLetterAgeSeconds,
+      horizon: this.options.webhookHorizonSeconds ?? 0,
       settled: SETTLED,
     };
     const results: InvariantResult[] = [];

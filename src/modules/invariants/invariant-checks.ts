@@ -7,14 +7,14 @@ import { SETTLED_STATUSES } from '../orders/order-status';
  *
  * Parameters, by name: `:window` the recovery window in seconds (orders created or changed more
  * recently may still be moving), `:lag` the outbox lag threshold in seconds, `:retention` the
- * outbox retention in hours, `:settled` the settled order statuses, `:deadletterage` the age in
+ * outbox retention in hours, `:horizon` the webhook retry horizon in seconds, `:settled` the settled order statuses, `:deadletterage` the age in
  * seconds after which an open dead letter needs an operator. Each check is ordered so the oldest
  * offender comes first. New checks go into their group's place in the list (each check is one
  * self-contained entry, so parallel additions merge cleanly).
  */
 
 export type InvariantGroup =
-  'orders' | 'money' | 'stock' | 'outbox' | 'idempotency' | 'notifications' | 'queues';
+  'orders' | 'money' | 'stock' | 'outbox' | 'idempotency' | 'notifications' | 'queues' | 'webhooks';
 export type InvariantSeverity = 'violation' | 'attention';
 
 export interface InvariantCheck {
@@ -438,6 +438,37 @@ export const INVARIANT_CHECKS: readonly InvariantCheck[] = [
       FROM dead_letters
       WHERE status = 'OPEN' AND created_at < now() - make_interval(secs => :deadletterage)
       ORDER BY created_at`,
+  },
+  {
+    name: 'webhooks_delivered',
+    group: 'webhooks',
+    severity: 'violation',
+    description:
+      'No announced order event older than the webhook retry horizon without a delivery outcome: every enabled ' +
+      'endpoint subscribed to it (unchanged since) has its delivery, and no delivery stays pending longer than ' +
+      'the horizon after its last attempt.',
+    sql: `
+      WITH announced AS (
+        SELECT e.id, e.created_at,
+               CASE WHEN e.event_type = 'OrderCreated' THEN 'order.created'
+                    ELSE 'order.' || lower(e.payload->>'to') END AS type
+        FROM outbox_events e
+        WHERE e.event_type IN ('OrderCreated', 'OrderStatusChanged')
+          AND e.created_at < now() - make_interval(secs => :horizon)
+          AND e.created_at > now() - make_interval(hours => :retention)
+          -- A one-time filter: without an enabled endpoint the outbox is not scanned at all.
+          AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE status = 'enabled')
+      )
+      SELECT a.id AS "eventId", a.type AS "eventType", ep.id AS "endpointId", 'no delivery' AS problem,
+             a.created_at AS "since"
+      FROM announced a
+      JOIN webhook_endpoints ep ON ep.status = 'enabled' AND a.type = ANY(ep.events) AND ep.updated_at <= a.created_at
+      WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = ep.id AND d.event_id = a.id)
+      UNION ALL
+      SELECT d.event_id, d.event_type, d.endpoint_id, 'still pending', coalesce(d.last_attempt_at, d.created_at)
+      FROM webhook_deliveries d JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.status = 'enabled'
+      WHERE d.status = 'pending' AND coalesce(d.last_attempt_at, d.created_at) < now() - make_interval(secs => :horizon)
+      ORDER BY 5`,
   },
   {
     name: 'idempotency_one_order_per_key',

@@ -3,6 +3,7 @@ import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus'
 import { Gauge } from 'prom-client';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/config';
+import { retryHorizonSeconds } from '../webhooks/webhook-retry-schedule';
 import { InjectConfig } from '../../config/config.module';
 import { HealthCheckRegistry } from '../../platform/health/health-check.registry';
 import { MetricsService } from '../../platform/metrics/metrics.service';
@@ -49,6 +50,7 @@ export class InvariantsService implements OnModuleInit {
       deadLetterAgeSeconds: config.invariants.deadLetterAgeSeconds,
       outboxRetentionHours: config.outbox.retentionHours,
       sampleRows: config.invariants.sampleRows,
+      webhookHorizonSeconds: retryHorizonSeconds(config.webhooks.retryScheduleMs, config.webhooks.timeoutMs),
     });
     this.violationsGauge = new Gauge({
       name: 'aop_invariant_violations',

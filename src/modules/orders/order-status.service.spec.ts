@@ -136,4 +136,48 @@ describe(OrderStatusService.name, () => {
       expect(await ship).toBeInstanceOf(CancellationInProgressError);
     });
   });
+
+  describe('announcing a status change (OrderStatusChanged in the outbox)', () => {
+    const eventsOf = (orderId: string) =>
+      ds.query<{ payload: { orderId: string; from: string; to: string; reason: string | null } }[]>(
+        `SELECT payload FROM outbox_events WHERE aggregate_id = $1 AND event_type = 'OrderStatusChanged' ORDER BY created_at`,
+        [orderId],
+      );
+
+    it('writes one event per announced move, none for the saga-internal ones or a no-op', async () => {
+      const orderId = await orderWithSaga('PENDING', undefined);
+      await move(orderId, 'PROCESSING');
+      await ds.transaction((tx) => sut.transition(tx, orderId, 'CONFIRMED', { reason: 'paid' }));
+      await ds.transaction((tx) => sut.transition(tx, orderId, 'CONFIRMED'));
+      expect((await eventsOf(orderId)).map((e) => e.payload)).toEqual([
+        expect.objectContaining({ orderId, from: 'PROCESSING', to: 'CONFIRMED', reason: 'paid' }),
+      ]);
+    });
+
+    it('writes it with the change: a rolled-back move leaves no event', async () => {
+      const orderId = await orderWithSaga('CONFIRMED', 'COMPLETED');
+      await ds
+        .transaction(async (tx) => {
+          await sut.transition(tx, orderId, 'SHIPPED', { trackingNumber: 'T-1' });
+          throw new Error('rolled back');
+        })
+        .catch(() => undefined);
+      expect(await eventsOf(orderId)).toEqual([]);
+    });
+
+    it('announces every order of a batch move', async () => {
+      const ids = [
+        await orderWithSaga('PROCESSING', undefined),
+        await orderWithSaga('PROCESSING', undefined),
+      ];
+      await ds.transaction((tx) =>
+        sut.transitionMany(tx, ids, 'PAYMENT_FAILED', { failureReason: 'DECLINED' }),
+      );
+      for (const orderId of ids) {
+        expect((await eventsOf(orderId)).map((e) => e.payload)).toEqual([
+          expect.objectContaining({ orderId, from: 'PROCESSING', to: 'PAYMENT_FAILED', reason: 'DECLINED' }),
+        ]);
+      }
+    });
+  });
 });

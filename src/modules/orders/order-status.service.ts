@@ -1,9 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { preparedQuery } from '../../platform/database/prepared';
+import { currentContext } from '../../platform/http/request-context';
+import { EVENT_SCHEMA_VERSIONS } from '../../platform/outbox/domain-events';
+import { OUTBOX_CHANNEL } from '../../platform/outbox/outbox.writer';
+import { carrierOf, orderTrace } from '../../platform/tracing/trace-context';
 import { RedisService } from '../../platform/redis/redis.service';
 import {
   allowedSources,
+  ANNOUNCED_STATUSES,
   CancellationInProgressError,
   FULFILMENT_STATUSES,
   IllegalTransitionError,
@@ -40,6 +45,14 @@ export interface StatusEventMessage {
   reason: string | null;
   at: string;
 }
+
+const STATUS_CHANGED = 'OrderStatusChanged';
+/**
+ * Announced moves write their OrderStatusChanged outbox event in the statement that makes them, so the
+ * event exists exactly when the change does (webhooks are born in the outbox); NOTIFY wakes the relay.
+ */
+const ANNOUNCE_SQL = `INSERT INTO outbox_events
+           (aggregate_type, aggregate_id, event_type, schema_version, payload, correlation_id, trace_context)`;
 
 /** Redis pub/sub channel of one order's status events (used by the SSE streams of every instance). */
 export function orderEventsChannel(redis: RedisService, orderId: string): string {
@@ -98,10 +111,19 @@ export class OrderStatusService {
          INSERT INTO order_status_history (order_id, from_status, to_status, reason)
          SELECT $1::uuid, (SELECT status FROM prev), $2::text, $8::text FROM upd
          RETURNING id, created_at
+       ), announced AS (
+         ${ANNOUNCE_SQL}
+           SELECT 'order', $1::uuid, '${STATUS_CHANGED}', $11::int,
+                  jsonb_build_object('orderId', $1::text, 'from', (SELECT status FROM prev), 'to', $2::text,
+                                     'reason', $8::text, 'at', hist.created_at),
+                  $12::text, $13::jsonb
+           FROM hist WHERE $10::boolean
+           RETURNING id
        )
        SELECT (SELECT status FROM prev) AS from_status, (SELECT saga_status FROM prev) AS saga_status,
               (SELECT id::text FROM hist) AS event_id,
-              coalesce((SELECT created_at FROM hist), now()) AS at`,
+              coalesce((SELECT created_at FROM hist), now()) AS at,
+              (SELECT count(pg_notify('${OUTBOX_CHANNEL}', '')) FROM announced) AS announced`,
       [
         orderId,
         to,
@@ -112,6 +134,11 @@ export class OrderStatusService {
         SETTLED_STATUSES,
         options.reason ?? options.failureReason ?? null,
         FULFILMENT_STATUSES.includes(to) ? UNDOING_SAGA_STATUSES : [],
+        ANNOUNCED_STATUSES.includes(to),
+        EVENT_SCHEMA_VERSIONS[STATUS_CHANGED],
+        currentContext()?.correlationId ?? null,
+        // The order's trace, so the webhook fan-out joins it; absent with tracing off.
+        carrierOf(orderTrace(orderId)) ?? null,
       ],
     );
     const row = rows[0];
@@ -198,9 +225,19 @@ export class OrderStatusService {
          INSERT INTO order_status_history (order_id, from_status, to_status, reason)
          SELECT prev.id, prev.status, $2::text, $8::text FROM upd JOIN prev USING (id) ORDER BY prev.id
          RETURNING id, order_id, created_at
+       ), announced AS (
+         ${ANNOUNCE_SQL}
+           SELECT 'order', hist.order_id, '${STATUS_CHANGED}', $10::int,
+                  jsonb_build_object('orderId', hist.order_id::text, 'from', prev.status, 'to', $2::text,
+                                     'reason', $8::text, 'at', hist.created_at),
+                  $11::text, NULL
+           FROM hist JOIN prev ON prev.id = hist.order_id WHERE $9::boolean ORDER BY hist.order_id
+           RETURNING id
+       ), notified AS (
+         SELECT count(pg_notify('${OUTBOX_CHANNEL}', '')) AS n FROM announced
        )
        SELECT prev.id, prev.status AS from_status, hist.id::text AS event_id, coalesce(hist.created_at, now()) AS at
-         FROM prev LEFT JOIN hist ON hist.order_id = prev.id`,
+         FROM prev LEFT JOIN hist ON hist.order_id = prev.id CROSS JOIN notified`,
       [
         orderIds,
         to,
@@ -210,6 +247,9 @@ export class OrderStatusService {
         options.trackingNumber ?? null,
         SETTLED_STATUSES,
         options.reason ?? options.failureReason ?? null,
+        ANNOUNCED_STATUSES.includes(to),
+        EVENT_SCHEMA_VERSIONS[STATUS_CHANGED],
+        currentContext()?.correlationId ?? null,
       ],
     );
     const byId = new Map(rows.map((r) => [r.id, r]));

@@ -44,6 +44,20 @@ export const SETTLED_STATUSES: readonly OrderStatus[] = [
 ];
 
 /**
+ * States whose reaching is announced to other systems: the status change writes an OrderStatusChanged
+ * outbox event in its own statement (webhooks, docs/webhooks.md). PROCESSING and PAYMENT_PENDING are
+ * internal steps of the saga.
+ */
+export const ANNOUNCED_STATUSES: readonly OrderStatus[] = [
+  'CONFIRMED',
+  'PAYMENT_FAILED',
+  'CANCELLED',
+  'SHIPPED',
+  'DELIVERED',
+  'REFUNDED',
+];
+
+/**
  * States from which nothing can follow, read off the table: DELIVERED is not one, a refund may follow it.
  * An SSE stream ends only here (docs/decisions.md, 2026-12-01).
  */

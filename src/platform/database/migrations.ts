@@ -4,6 +4,7 @@ import { OutboxReplayAndDeadLetterKeys1732300300000 } from './migrations/1732300
 import { UserTokenVersion1732300400000 } from './migrations/1732300400000-UserTokenVersion';
 import { MockGatewayLedger1733000000000 } from './migrations/1733000000000-MockGatewayLedger';
 import { DeadLetterResolved1733100000000 } from './migrations/1733100000000-DeadLetterResolved';
+import { Webhooks1733300000000 } from './migrations/1733300000000-Webhooks';
 import { OutboxTraceContext1733400000000 } from './migrations/1733400000000-OutboxTraceContext';
 import { OutboxSinkMarks1733970000000 } from './migrations/1733970000000-OutboxSinkMarks';
 
@@ -14,6 +15,7 @@ export const MIGRATIONS: (new () => MigrationInterface)[] = [
   UserTokenVersion1732300400000,
   MockGatewayLedger1733000000000,
   DeadLetterResolved1733100000000,
+  Webhooks1733300000000,
   OutboxTraceContext1733400000000,
   OutboxSinkMarks1733970000000,
 ];

@@ -2,7 +2,7 @@ import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
 import { Logger, RequestMethod } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, RawServerDefault } from 'fastify';
 import { AppConfig } from '../../config/config';
 import { instrumentHttp } from '../metrics/http-metrics';
@@ -26,7 +26,12 @@ export const UNPREFIXED_ROUTES = [{ path: 'metrics', method: RequestMethod.GET }
  * request metrics and logging, problem details for every error (Fastify's own errors, such as malformed JSON or a
  * body over the limit, reach the same filter through Nest's exception layer), validation, docs.
  */
-export async function configureHttp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+export async function configureHttp(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  /** Additions the generator cannot make (the OpenAPI 3.1 `webhooks` section), from the composition root. */
+  extendDocument: (document: OpenAPIObject) => OpenAPIObject = (document) => document,
+): Promise<void> {
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
   const log = new Logger('HTTP');
   instrumentHttp(fastify, app.get(MetricsService).registry);
@@ -86,16 +91,18 @@ export async function configureHttp(app: NestFastifyApplication, config: AppConf
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('async-order-processor')
-      .setDescription(
-        'Orders accepted in milliseconds, processed by resilient background sagas. Errors are RFC 9457 problem details.',
-      )
-      .setVersion('1.0')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-      .build(),
+  const document = extendDocument(
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('async-order-processor')
+        .setDescription(
+          'Orders accepted in milliseconds, processed by resilient background sagas. Errors are RFC 9457 problem details.',
+        )
+        .setVersion('1.0')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+        .build(),
+    ),
   );
   SwaggerModule.setup('api/docs', app, document, {
     jsonDocumentUrl: 'api/docs-json',

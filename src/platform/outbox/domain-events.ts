@@ -19,6 +19,8 @@ export interface DomainEventPayloads {
   RefundRequested: { orderId: string; reason: string };
   RefundProcessed: { orderId: string; status: 'SUCCEEDED' | 'FAILED' | 'NOTHING_TO_REFUND' };
   OrderCancellationRequested: { orderId: string; reason: string };
+  /** An order reached a status integrators are told about (webhooks): written by the status change itself. */
+  OrderStatusChanged: { orderId: string; from: string; to: string; reason: string | null; at: string };
 }
 
 export type DomainEventType = keyof DomainEventPayloads;
@@ -33,6 +35,7 @@ export const EVENT_SCHEMA_VERSIONS: Record<DomainEventType, number> = {
   RefundRequested: 1,
   RefundProcessed: 1,
   OrderCancellationRequested: 1,
+  OrderStatusChanged: 1,
 };
 
 export interface NewDomainEvent<T extends DomainEventType = DomainEventType> {

@@ -38,6 +38,16 @@ const sagaRoute = () =>
     JOBS[QUEUES.orderProcessing].advanceSagaBatch,
   );
 
+/** Outbound webhooks: the event becomes one delivery row per subscribed endpoint (modules/webhooks). */
+const webhookFanOutRoute = () =>
+  route(
+    QUEUES.webhookFanOut,
+    JOBS[QUEUES.webhookFanOut].fanOut,
+    undefined,
+    undefined,
+    JOBS[QUEUES.webhookFanOut].fanOutBatch,
+  );
+
 /**
  * Which queue and job each outbox event becomes: the one routing table. An event without a route has
  * no consumer (yet) and is simply marked processed; it stays in the outbox for audit and replay.
@@ -65,4 +75,19 @@ export const OUTBOX_ROUTES: { [T in DomainEventType]?: OutboxRoute } = {
   RefundRequested: route(QUEUES.paymentProcessing, JOBS[QUEUES.paymentProcessing].refundPayment),
   RefundProcessed: sagaRoute(),
   UserRegistered: route(QUEUES.notificationSending, JOBS[QUEUES.notificationSending].sendWelcome),
+  OrderStatusChanged: webhookFanOutRoute(),
 };
+
+/**
+ * Consumers of an event besides its route above, each on a queue of its own (so the job id is the event
+ * id there too). The event counts as published once every one of its jobs is enqueued.
+ */
+export const OUTBOX_ALSO_ROUTES: { [T in DomainEventType]?: readonly OutboxRoute[] } = {
+  OrderCreated: [webhookFanOutRoute()],
+};
+
+/** Every route of an event type: its main one first, then the others. */
+export function routesOf(eventType: DomainEventType): OutboxRoute[] {
+  const main = OUTBOX_ROUTES[eventType];
+  return [...(main ? [main] : []), ...(OUTBOX_ALSO_ROUTES[eventType] ?? [])];
+}

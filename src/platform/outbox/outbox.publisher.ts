@@ -8,7 +8,7 @@ import { OutboxBatchJobData, OutboxJobData } from '../queue/job-data';
 import { QueueRegistry } from '../queue/queue.registry';
 import { withTimeout } from '../queue/with-timeout';
 import { DomainEventType } from './domain-events';
-import { OUTBOX_ROUTES, OutboxRoute } from './outbox-routes';
+import { OutboxRoute, routesOf } from './outbox-routes';
 import { OutboxRow } from './outbox.store';
 import {
   carrierOfSpan,
@@ -67,19 +67,25 @@ export class OutboxPublisher {
   async publish(rows: OutboxRow[]): Promise<PublishOutcome> {
     const outcome: PublishOutcome = { published: [], unrouted: [], failed: [] };
     const byQueue = new Map<string, PendingJob[]>();
+    const routed: OutboxRow[] = [];
+    const failedIds = new Set<string>();
     for (const row of rows) {
-      const route = OUTBOX_ROUTES[row.eventType as DomainEventType];
-      if (!route) {
+      const routes = routesOf(row.eventType as DomainEventType);
+      if (routes.length === 0) {
         outcome.unrouted.push(row);
         continue;
       }
       try {
         const data = jobDataOf(row);
-        const span = publishSpan(row, route, data);
-        const traceContext = carrierOfSpan(span);
-        const job = { row, route, data: traceContext ? { ...data, traceContext } : data, span };
-        byQueue.set(route.queue, [...(byQueue.get(route.queue) ?? []), job]);
+        for (const route of routes) {
+          const span = publishSpan(row, route, data);
+          const traceContext = carrierOfSpan(span);
+          const job = { row, route, data: traceContext ? { ...data, traceContext } : data, span };
+          byQueue.set(route.queue, [...(byQueue.get(route.queue) ?? []), job]);
+        }
+        routed.push(row);
       } catch (error) {
+        failedIds.add(row.id);
         outcome.failed.push({ rows: [row], error: (error as Error).message, brokerDown: false });
       }
     }
@@ -91,21 +97,26 @@ export class OutboxPublisher {
             this.config.outbox.publishTimeoutMs,
             `publishing to ${queue}`,
           );
-          outcome.published.push(...jobs.map((j) => j.row));
           jobs.forEach((j) => j.span?.end());
         } catch (error) {
           for (const { span } of jobs.filter((j) => j.span)) {
             recordFailure(span!, error);
             span!.end();
           }
+          // An event with several routes is reported failed once; its jobs already enqueued elsewhere
+          // are ignored when it is published again (same job id).
+          const rows = jobs.map((j) => j.row).filter((r) => !failedIds.has(r.id));
+          rows.forEach((r) => failedIds.add(r.id));
           outcome.failed.push({
-            rows: jobs.map((j) => j.row),
+            rows,
             error: (error as Error).message,
             brokerDown: !(await this.brokerAnswers()),
           });
         }
       }),
     );
+    outcome.published.push(...routed.filter((r) => !failedIds.has(r.id)));
+    outcome.failed = outcome.failed.filter((f) => f.rows.length > 0);
     return outcome;
   }
 

@@ -7,6 +7,9 @@ export const QUEUES = {
   paymentProcessing: 'payment-processing',
   inventoryManagement: 'inventory-management',
   notificationSending: 'notification-sending',
+  // Outbound webhooks: turning an event into per-endpoint deliveries, and the HTTP attempts themselves.
+  webhookFanOut: 'webhook-fan-out',
+  webhookDelivery: 'webhook-delivery',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -21,4 +24,6 @@ export const JOBS = {
   },
   [QUEUES.inventoryManagement]: { expireReservations: 'expire-reservations' },
   [QUEUES.notificationSending]: { sendNotification: 'send-notification', sendWelcome: 'send-welcome' },
+  [QUEUES.webhookFanOut]: { fanOut: 'fan-out-event', fanOutBatch: 'fan-out-event-batch' },
+  [QUEUES.webhookDelivery]: { deliver: 'deliver-webhook' },
 } as const;

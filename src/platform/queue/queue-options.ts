@@ -27,7 +27,7 @@ const KEEP_COMPLETED = { age: DAY, count: 10_000 };
 const KEEP_FAILED = { age: 7 * DAY, count: 50_000 };
 
 /** The one options table: attempts, backoff with jitter, retention, concurrency and rate limits per queue. */
-export function queueDefinitions(config: Pick<AppConfig, 'queue'>): QueueDefinition[] {
+export function queueDefinitions(config: Pick<AppConfig, 'queue' | 'webhooks'>): QueueDefinition[] {
   const q = config.queue;
   const jobs = (attempts: number): DefaultJobOptions => ({
     attempts,
@@ -60,6 +60,18 @@ export function queueDefinitions(config: Pick<AppConfig, 'queue'>): QueueDefinit
     [QUEUES.notificationSending]: {
       jobOptions: jobs(8),
       worker: worker(q.concurrency.notificationSending, perSecond(q.ratePerSecond.notificationSending)),
+    },
+    // Both webhook handlers are safe to re-run (idempotent fan-out, leased attempts): a job a killed worker
+    // held is handed on however often that happens, instead of dead-lettering it as STALLED.
+    [QUEUES.webhookFanOut]: {
+      jobOptions: jobs(8),
+      worker: { ...worker(q.concurrency.orderProcessing), maxStalledCount: 10 },
+    },
+    // One job is one attempt, already leased in PostgreSQL: the delivery row keeps the retry schedule
+    // (docs/webhooks.md), so BullMQ retries only a job that failed to record its outcome.
+    [QUEUES.webhookDelivery]: {
+      jobOptions: { ...jobs(3), removeOnComplete: { age: HOUR, count: 10_000 } },
+      worker: { ...worker(config.webhooks.deliveryConcurrency), maxStalledCount: 10 },
     },
   };
   return (Object.values(QUEUES) as QueueName[]).map((name) => ({
