@@ -190,6 +190,8 @@ export interface AppConfig {
     serviceName: string;
     sampler: TraceSampler;
     samplerArg: number;
+    /** A trace viewer's URL with `{traceId}` in it (TRACE_VIEW_URL), for links to one trace. */
+    viewUrl: string | undefined;
   };
   /** `workerPort`: where a ROLE=worker process serves /metrics; unset = it listens on nothing. */
   metrics: { token: string | undefined; workerPort: number | undefined };
@@ -514,6 +516,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       serviceName: v.OTEL_SERVICE_NAME,
       sampler: v.OTEL_TRACES_SAMPLER,
       samplerArg: v.OTEL_TRACES_SAMPLER_ARG,
+      viewUrl: v.TRACE_VIEW_URL,
     },
     metrics: { token: v.METRICS_TOKEN, workerPort: v.WORKER_METRICS_PORT },
     health: {

@@ -1064,6 +1064,12 @@ export const VARIABLES = {
     description:
       'Where traces go, as an OTLP/HTTP base URL (`/v1/traces` is appended), say `http://localhost:4318`. Unset: tracing is off and the OpenTelemetry SDK is not even loaded (docs/tracing.md).',
   }),
+  TRACE_VIEW_URL: optionalUrl({
+    group: TRACING,
+    protocols: ['http:', 'https:'],
+    description:
+      "Where an operator opens a trace: a URL template with `{traceId}`, say `http://localhost:16686/trace/{traceId}` (Jaeger) or Grafana's explore link. The operator console's order page links the order's trace there; unset, it shows the trace id only.",
+  }),
   OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(OTLP_PROTOCOLS, {
     group: TRACING,
     default: 'http/protobuf',

@@ -110,7 +110,10 @@ describe('chaos: one trace per order (OpenTelemetry)', () => {
   }
 
   it('one order is one trace: request, accept statement, relay, saga steps, gateway, notification', async () => {
-    const api = await env.start('api', tracingEnv(endpoint));
+    const api = await env.start('api', {
+      ...tracingEnv(endpoint),
+      TRACE_VIEW_URL: 'http://traces.example:16686/trace/{traceId}',
+    });
     const worker = await env.start('worker', { ...tracingEnv(endpoint), LOG_LEVEL: 'debug' });
     try {
       const orderId = await placeOrder(api);
@@ -122,6 +125,7 @@ describe('chaos: one trace per order (OpenTelemetry)', () => {
         headers: { authorization: `Bearer ${customer.token}` },
       });
       expect(timeline.body.traceId).toBe(spans[0].traceId);
+      expect(timeline.body.traceUrl).toBe(`http://traces.example:16686/trace/${spans[0].traceId}`);
       // Every span of the order is in this one trace.
       expect(
         receiver.spans.filter((s) => s.attributes['order.id'] === orderId && s.traceId !== spans[0].traceId),

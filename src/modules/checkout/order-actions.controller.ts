@@ -43,7 +43,7 @@ export class OrderActionsController {
   })
   @ApiOkResponse({
     description:
-      '{orderId, status, currentStep, failureReason, compensation?, steps[], traceId? (tracing on)}',
+      '{orderId, status, currentStep, failureReason, compensation?, steps[], traceId? (tracing on), traceUrl? (TRACE_VIEW_URL set)}',
   })
   saga(
     @CurrentUser() user: AuthenticatedUser,

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
 import { ReadReplicas } from '../../platform/database/read-replicas';
 import { DataSource, EntityManager } from 'typeorm';
 import { OutboxWriter } from '../../platform/outbox/outbox.writer';
@@ -24,6 +26,8 @@ export interface SagaTimeline {
   steps: TimelineEntry[];
   /** The order's trace (OpenTelemetry, tracing on): search for it in Jaeger or Tempo (docs/tracing.md). */
   traceId?: string;
+  /** The trace in the configured viewer (TRACE_VIEW_URL set). */
+  traceUrl?: string;
 }
 
 /** What people do to an order after it was placed: cancel it, ship, deliver, refund it; read its saga. */
@@ -39,6 +43,7 @@ export class OrderActionsService {
     private readonly payments: PaymentsService,
     private readonly notifications: NotificationsService,
     private readonly outbox: OutboxWriter,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   /** Before shipping: starts the compensations (release, refund, restock); the order ends CANCELLED. */
@@ -150,7 +155,7 @@ export class OrderActionsService {
       startedAt: saga.startedAt,
       updatedAt: saga.updatedAt,
       steps: saga.history,
-      ...(saga.data.traceContext ? { traceId: saga.data.traceContext.traceparent.split('-')[1] } : {}),
+      ...traceOf(saga.data.traceContext?.traceparent, this.config.tracing.viewUrl),
     };
   }
 
@@ -172,4 +177,16 @@ export class OrderActionsService {
     await this.statuses.publish(change);
     return this.queries.status(admin, orderId);
   }
+}
+
+/** The trace id of a W3C `traceparent`, and where to view it when a viewer is configured (TRACE_VIEW_URL). */
+export function traceOf(
+  traceparent: string | undefined,
+  viewUrl: string | undefined,
+): { traceId?: string; traceUrl?: string } {
+  const traceId = traceparent?.split('-')[1];
+  if (!traceId) {
+    return {};
+  }
+  return viewUrl ? { traceId, traceUrl: viewUrl.split('{traceId}').join(traceId) } : { traceId };
 }

@@ -286,6 +286,20 @@ function renderSaga(section, timeline) {
         ? h('span', { class: 'muted' }, ` · ${steps.length} runs over ${formatMs(end - start)}`)
         : '',
     ),
+    timeline.traceId
+      ? h(
+          'p',
+          { class: 'muted' },
+          'Trace ',
+          timeline.traceUrl
+            ? h(
+                'a',
+                { href: timeline.traceUrl, rel: 'noopener noreferrer', target: '_blank' },
+                h('code', null, timeline.traceId),
+              )
+            : h('code', null, timeline.traceId),
+        )
+      : null,
     timeline.compensation
       ? h(
           'p',
