@@ -169,6 +169,7 @@ export interface AppConfig {
     deadLetterSeconds: number;
     notificationBodySeconds: number;
     sagaTimelineSeconds: number;
+    webhookDeliverySeconds: number;
   };
   rateLimit: {
     perMinute: number;
@@ -486,6 +487,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       deadLetterSeconds: v.DEAD_LETTER_RETENTION_SECONDS,
       notificationBodySeconds: v.NOTIFICATION_BODY_RETENTION_SECONDS,
       sagaTimelineSeconds: v.SAGA_TIMELINE_RETENTION_SECONDS,
+      webhookDeliverySeconds: v.WEBHOOK_DELIVERY_RETENTION_SECONDS,
     },
     rateLimit: {
       perMinute: v.RATE_LIMIT_PER_MINUTE,

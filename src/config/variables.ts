@@ -1010,6 +1010,14 @@ export const VARIABLES = {
     description:
       'Rendered notification bodies are dropped this long after the notification was created (90 days, the usual support window); the record of what was sent, to whom and when stays.',
   }),
+  WEBHOOK_DELIVERY_RETENTION_SECONDS: integer({
+    group: RETENTION,
+    default: 30 * 86_400,
+    min: 0,
+    max: 3650 * 86_400,
+    description:
+      'Finished webhook deliveries (succeeded or failed, with their attempts) are deleted this long after they finished (30 days: a month of "what did we send them" for an integrator). Pending ones are never deleted.',
+  }),
   SAGA_TIMELINE_RETENTION_SECONDS: integer({
     group: RETENTION,
     default: 90 * 86_400,

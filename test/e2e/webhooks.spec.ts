@@ -1,5 +1,5 @@
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { WebhookDeliveryService } from '../../src/modules/webhooks/webhook-delivery.service';
+import { RetentionRegistry } from '../../src/platform/retention/retention.registry';
 import { WebhookEndpointsRepository } from '../../src/modules/webhooks/webhook-endpoints.repository';
 import { WebhookSecretBox } from '../../src/modules/webhooks/webhook-secret-box';
 import { newWebhookSecret } from '../../src/modules/webhooks/webhook-signature';
@@ -532,7 +532,7 @@ describe('Webhooks', () => {
       receiver.release();
     });
 
-    it('prunes finished deliveries older than the outbox retention, never a pending one', async () => {
+    it('the retention pruner deletes finished deliveries older than WEBHOOK_DELIVERY_RETENTION_SECONDS, never a pending one', async () => {
       const [{ id: endpointId }] = await failing.dataSource.query<{ id: string }[]>(
         `INSERT INTO webhook_endpoints (url, events, secret_ciphertext, status)
          VALUES ('https://example.com/pruned', '{order.created}', 'sealed', 'disabled') RETURNING id`,
@@ -547,10 +547,14 @@ describe('Webhooks', () => {
             [endpointId, status, hoursAgo],
           )
           .then((rows) => rows[0].id);
-      const retention = failing.config.outbox.retentionHours;
+      const retention = failing.config.retention.webhookDeliverySeconds / 3600;
       const old = [await insert('succeeded', retention + 1), await insert('failed', retention + 1)];
       const kept = [await insert('succeeded', retention - 1), await insert('pending', retention + 1)];
-      expect(await failing.get(WebhookDeliveryService).pruneFinished(() => false)).toBeGreaterThanOrEqual(2);
+      const rule = failing
+        .get(RetentionRegistry)
+        .all()
+        .find((r) => r.table === 'webhook_deliveries');
+      expect(await rule!.pruneBatch(1000)).toBeGreaterThanOrEqual(2);
       const left = await failing.dataSource.query<{ id: string }[]>(
         'SELECT id FROM webhook_deliveries WHERE endpoint_id = $1',
         [endpointId],

@@ -301,17 +301,17 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * Deletes finished deliveries older than `retentionHours` (the outbox keeps its events as long), up to
-   * `batch` rows; returns how many it deleted.
+   * Deletes finished deliveries that finished more than `retentionSeconds` ago, oldest first, up to
+   * `limit` rows (a retention rule's batch); returns how many it deleted. Pending ones always stay.
    */
-  async pruneFinished(retentionHours: number, batch: number): Promise<number> {
+  async pruneFinished(retentionSeconds: number, limit: number): Promise<number> {
     const { rowCount } = await preparedQuery(
       this.dataSource,
       `DELETE FROM webhook_deliveries WHERE id IN (
          SELECT id FROM webhook_deliveries
-         WHERE status <> 'pending' AND completed_at < now() - make_interval(hours => $1)
-         LIMIT $2)`,
-      [retentionHours, batch],
+         WHERE status <> 'pending' AND completed_at < now() - make_interval(secs => $1)
+         ORDER BY completed_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [retentionSeconds, limit],
     );
     return rowCount;
   }

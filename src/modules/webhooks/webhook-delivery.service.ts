@@ -24,8 +24,6 @@ export interface DeliverJobData {
   leaseToken: string;
 }
 
-const PRUNE_BATCH = 5000;
-
 /** Deliveries leased per claim; the dispatcher claims again while a claim comes back full. */
 const CLAIM_LIMIT = 200;
 
@@ -227,18 +225,6 @@ export class WebhookDeliveryService {
     return delay === undefined
       ? { ...base, status: 'failed', nextAttemptAt: null }
       : { ...base, status: 'pending', nextAttemptAt: new Date(Date.now() + delay) };
-  }
-
-  /** Finished deliveries are kept as long as the outbox keeps its events (OUTBOX_RETENTION_HOURS). */
-  async pruneFinished(isStopping: () => boolean): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const deleted = await this.deliveries.pruneFinished(this.config.outbox.retentionHours, PRUNE_BATCH);
-      total += deleted;
-      if (deleted < PRUNE_BATCH || isStopping()) {
-        return total;
-      }
-    }
   }
 
   async sampleBacklog(): Promise<void> {

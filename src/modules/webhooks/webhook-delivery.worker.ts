@@ -10,14 +10,13 @@ import { DeliverJobData, WebhookDeliveryService } from './webhook-delivery.servi
 
 /**
  * The webhook queues' handlers, and (worker role) the dispatcher: every WEBHOOK_DISPATCH_INTERVAL_MS it
- * leases the deliveries whose retry is due, those of a lost job included, and samples the backlog; and the
- * pruning of finished deliveries, at the outbox's pace and retention.
+ * leases the deliveries whose retry is due, those of a lost job included, and samples the backlog. Finished
+ * deliveries are pruned by the retention pruner (WebhooksModule registers the rule).
  */
 @Injectable()
 export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(WebhookDeliveryWorker.name);
   private readonly dispatcher: PeriodicTask;
-  private readonly pruner: PeriodicTask;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -32,23 +31,16 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnModuleDe
       },
       logger: this.logger,
     });
-    this.pruner = new PeriodicTask({
-      name: 'webhook delivery pruning',
-      intervalMs: config.outbox.pruneIntervalMs,
-      run: () => this.service.pruneFinished(() => this.pruner.isStopping),
-      logger: this.logger,
-    });
   }
 
   onApplicationBootstrap(): void {
     if (runsWorkers(this.config)) {
       this.dispatcher.start();
-      this.pruner.start();
     }
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all([this.dispatcher.stop(), this.pruner.stop()]);
+    await this.dispatcher.stop();
   }
 
   @JobHandler(QUEUES.webhookFanOut, JOBS[QUEUES.webhookFanOut].fanOut)

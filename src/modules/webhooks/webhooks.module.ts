@@ -1,4 +1,7 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../../config/config';
+import { InjectConfig } from '../../config/config.module';
+import { RetentionRegistry } from '../../platform/retention/retention.registry';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 import { WebhookDeliveryWorker } from './webhook-delivery.worker';
@@ -21,4 +24,19 @@ import { WebhookMetrics } from './webhook.metrics';
     WebhookMetrics,
   ],
 })
-export class WebhooksModule {}
+export class WebhooksModule implements OnModuleInit {
+  constructor(
+    private readonly retention: RetentionRegistry,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  /** Finished deliveries go after WEBHOOK_DELIVERY_RETENTION_SECONDS (pending ones never). */
+  onModuleInit(): void {
+    const { webhookDeliverySeconds } = this.config.retention;
+    this.retention.register({
+      table: 'webhook_deliveries',
+      pruneBatch: (limit) => this.deliveries.pruneFinished(webhookDeliverySeconds, limit),
+    });
+  }
+}
