@@ -46,6 +46,8 @@ export interface AppConfig {
     ratePerSecond: { paymentProcessing: number; notificationSending: number };
     /** How often queue counts, dead letters and the outbox backlog are sampled into gauges. */
     metricsIntervalMs: number;
+    /** Least time between a job's progress writes, and before its first. */
+    progressIntervalMs: number;
     /** Health thresholds: above them a queue is reported `degraded` (still up). */
     health: { waitingThreshold: number; failedThreshold: number; delayedThreshold: number };
   };
@@ -60,6 +62,17 @@ export interface AppConfig {
     pruneIntervalMs: number;
     /** Health threshold: an oldest pending event older than this marks the outbox `degraded`. */
     healthMaxAgeSeconds: number;
+  };
+  /** Domain events to NATS JetStream (docs/events.md); `url` unset = off. */
+  eventStream: {
+    url: string | undefined;
+    streamName: string;
+    subjectPrefix: string;
+    duplicateWindowSeconds: number;
+    pollIntervalMs: number;
+    retryMaxDelayMs: number;
+    /** Fault injection (tests): die between the broker's acknowledgement and the commit of that batch. */
+    crashAfterBatches: number | undefined;
   };
   auth: {
     jwtSecret: string;
@@ -365,6 +378,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         notificationSending: v.QUEUE_RATE_NOTIFICATION_SENDING,
       },
       metricsIntervalMs: v.QUEUE_METRICS_INTERVAL_MS,
+      progressIntervalMs: v.QUEUE_PROGRESS_INTERVAL_MS,
       health: {
         waitingThreshold: v.QUEUE_HEALTH_WAITING_THRESHOLD,
         failedThreshold: v.QUEUE_HEALTH_FAILED_THRESHOLD,
@@ -381,6 +395,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
       retentionHours: v.OUTBOX_RETENTION_HOURS,
       pruneIntervalMs: v.OUTBOX_PRUNE_INTERVAL_MS,
       healthMaxAgeSeconds: v.OUTBOX_HEALTH_MAX_AGE_SECONDS,
+    },
+    eventStream: {
+      url: v.EVENT_STREAM_URL,
+      streamName: v.EVENT_STREAM_NAME,
+      subjectPrefix: v.EVENT_STREAM_SUBJECT_PREFIX,
+      duplicateWindowSeconds: v.EVENT_STREAM_DUPLICATE_WINDOW_SECONDS,
+      pollIntervalMs: v.EVENT_STREAM_POLL_INTERVAL_MS,
+      retryMaxDelayMs: v.EVENT_STREAM_RETRY_MAX_DELAY_MS,
+      crashAfterBatches: v.EVENT_STREAM_CRASH_AFTER_BATCHES,
     },
     auth: {
       jwtSecret: v.JWT_SECRET ?? randomBytes(48).toString('base64url'),

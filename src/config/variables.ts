@@ -86,6 +86,7 @@ export const TRACE_SAMPLERS = [
 export type TraceSampler = (typeof TRACE_SAMPLERS)[number];
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+const EVENT_STREAM = 'Event stream (NATS JetStream)';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/async_orders';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -324,6 +325,14 @@ export const VARIABLES = {
     description:
       'How often the worker role samples queue counts, open dead letters and the outbox backlog into gauges (never during a scrape).',
   }),
+  QUEUE_PROGRESS_INTERVAL_MS: integer({
+    group: QUEUES,
+    default: 1000,
+    min: 0,
+    max: 60_000,
+    description:
+      "Least time between two progress writes of one job (`job.updateProgress`), and before its first: shorter jobs write none, a slow job's step shows within it. See docs/messaging.md.",
+  }),
   QUEUE_HEALTH_WAITING_THRESHOLD: integer({
     group: QUEUES,
     default: 1000,
@@ -410,6 +419,56 @@ export const VARIABLES = {
     max: 86_400,
     description:
       'The outbox health check says `degraded: true` when the oldest unpublished event is older than this.',
+  }),
+
+  EVENT_STREAM_URL: optionalUrl({
+    group: EVENT_STREAM,
+    protocols: ['nats:', 'tls:'],
+    description:
+      'Publishes every outbox domain event to NATS JetStream (`nats://host:port`); unset turns the stream off. See docs/events.md.',
+  }),
+  EVENT_STREAM_NAME: string({
+    group: EVENT_STREAM,
+    default: 'AOP_EVENTS',
+    description:
+      'The JetStream stream the events go to; created with the subjects `<EVENT_STREAM_SUBJECT_PREFIX>.>` when missing, left as it is when it exists.',
+  }),
+  EVENT_STREAM_SUBJECT_PREFIX: string({
+    group: EVENT_STREAM,
+    default: 'aop.events',
+    description: 'Each event is published on `<prefix>.<event type>`, e.g. `aop.events.OrderCreated`.',
+  }),
+  EVENT_STREAM_DUPLICATE_WINDOW_SECONDS: integer({
+    group: EVENT_STREAM,
+    default: 600,
+    min: 1,
+    max: 86_400,
+    description:
+      "The stream's duplicate window when this service creates it: a republished event (same `Nats-Msg-Id`) within it is dropped by JetStream.",
+  }),
+  EVENT_STREAM_POLL_INTERVAL_MS: integer({
+    group: EVENT_STREAM,
+    default: 200,
+    min: 10,
+    max: 600_000,
+    description: 'How often the stream publisher looks for events the outbox relay has handed to it.',
+  }),
+  EVENT_STREAM_RETRY_MAX_DELAY_MS: integer({
+    group: EVENT_STREAM,
+    default: 10_000,
+    min: 10,
+    max: 3_600_000,
+    description:
+      'Longest pause between attempts while NATS is unreachable or rejects an event (exponential from the poll interval). Events wait in PostgreSQL meanwhile.',
+  }),
+
+  EVENT_STREAM_CRASH_AFTER_BATCHES: optionalInteger({
+    group: EVENT_STREAM,
+    min: 1,
+    refusedInProduction: true,
+    defaultText: 'unset (off)',
+    description:
+      'Fault injection for tests: the worker kills itself (SIGKILL) once its stream publisher has had this many batches acknowledged, right before marking the last one published.',
   }),
 
   JWT_SECRET: optionalString({

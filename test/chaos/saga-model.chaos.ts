@@ -90,7 +90,14 @@ describe('chaos: saga model check', () => {
       payload: event.payload,
     } as unknown as OutboxJobData<never>;
     const worker = sut.get(CheckoutWorker);
-    const job = { id: event.id, name: event.type, queue: 'model', attemptsMade: 0, attempts: 5 };
+    const job = {
+      id: event.id,
+      name: event.type,
+      queue: 'model',
+      attemptsMade: 0,
+      attempts: 5,
+      progress: () => undefined,
+    };
     switch (event.type) {
       case 'PaymentRequested':
         return worker.chargePayment(data);

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig, loadConfig } from '../../src/config/config';
+import { EventSinkStore } from '../../src/platform/event-stream/event-sink.store';
 import { createDataSource } from '../../src/platform/database/data-source';
 import { MetricsService } from '../../src/platform/metrics/metrics.service';
 import { OutboxPublisher } from '../../src/platform/outbox/outbox.publisher';
@@ -49,7 +50,7 @@ export async function buildPipeline(
   const queues = new QueueRegistry(config, redis, (definitions ?? queueDefinitions)(config));
   const store = new OutboxStore(dataSource);
   const publisher = new OutboxPublisher(config, queues);
-  const relay = new OutboxRelay(config, dataSource, store, publisher, metrics);
+  const relay = new OutboxRelay(config, dataSource, store, publisher, metrics, new EventSinkStore(dataSource));
   const deadLetters = new DeadLetterStore(dataSource);
   const workers = new WorkerHost(config, redis, queues.definitions, deadLetters, queues, metrics);
   return {

@@ -74,6 +74,7 @@ describe(CheckoutSaga.name, () => {
         queue: 'payment-processing',
         attemptsMade: 0,
         attempts: 5,
+        progress: () => undefined,
       });
       await runner.advance(orderId);
 

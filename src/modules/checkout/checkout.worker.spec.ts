@@ -105,4 +105,40 @@ describe(CheckoutWorker.name, () => {
     expect(handedOff?.name).toBe(JOBS[QUEUES.orderProcessing].advanceSaga);
     expect(handedOff?.data).toMatchObject({ eventId: poison.eventId, payload: { orderId: 'not-a-uuid' } });
   });
+  it("reports the saga's steps and the charges done through the job's progress", async () => {
+    const { ids } = await placeOrders(2, 10);
+    const worker = sut.get(CheckoutWorker);
+    const reports: Record<string, unknown>[] = [];
+    const job = (name: string) => ({
+      id: name,
+      name,
+      queue: 'spec',
+      attemptsMade: 0,
+      attempts: 1,
+      progress: (value: Record<string, unknown>) => reports.push(value),
+    });
+
+    await worker.advanceSagaBatch({ events: ids.map((id) => event('OrderCreated', id)) }, job('advance'));
+    expect(reports.map((r) => r.step)).toEqual([
+      'verifyStock',
+      'reserveInventory',
+      'chargePayment',
+      'settled',
+    ]);
+    expect(reports.at(-1)).toEqual({ step: 'settled', orders: 2, done: 2 });
+
+    reports.length = 0;
+    await worker.chargePaymentBatch(
+      { events: ids.map((id) => event('PaymentRequested', id)) },
+      job('charge'),
+    );
+    expect(reports.filter((r) => r.step === 'charging').map((r) => r.done)).toEqual([0, 1, 2]);
+    // The sagas resume at the step that waited for the charge.
+    expect(reports.map((r) => r.step).filter((s) => s !== 'charging')).toEqual([
+      'chargePayment',
+      'confirmReservation',
+      'notifyCustomer',
+      'settled',
+    ]);
+  });
 });

@@ -41,17 +41,20 @@ export class CheckoutWorker {
   ) {}
 
   @JobHandler(QUEUES.orderProcessing, JOBS[QUEUES.orderProcessing].advanceSaga)
-  async advanceSaga(data: SagaTrigger): Promise<void> {
-    await this.runner.advance(data.payload.orderId, { fresh: data.eventType === 'OrderCreated' });
+  async advanceSaga(data: SagaTrigger, job?: JobInfo): Promise<void> {
+    await this.runner.advance(data.payload.orderId, {
+      fresh: data.eventType === 'OrderCreated',
+      progress: job?.progress,
+    });
   }
 
   /** Several orders' sagas in one go; an order that fails even on its own becomes an advance-saga job. */
   @JobHandler(QUEUES.orderProcessing, JOBS[QUEUES.orderProcessing].advanceSagaBatch)
-  async advanceSagaBatch(data: OutboxBatchJobData<SagaTrigger['eventType']>): Promise<void> {
+  async advanceSagaBatch(data: OutboxBatchJobData<SagaTrigger['eventType']>, job?: JobInfo): Promise<void> {
     const { events } = data;
     const failures = await this.runner.advanceMany(
       events.map((e) => e.payload.orderId),
-      { fresh: events.every((e) => e.eventType === 'OrderCreated') },
+      { fresh: events.every((e) => e.eventType === 'OrderCreated'), progress: job?.progress },
     );
     const failed = new Map(failures.map((f) => [f.orderId, f.error]));
     await this.batches.handOff(
@@ -68,8 +71,12 @@ export class CheckoutWorker {
    * fails becomes a charge-payment job of its own (retries, circuit waits and dead letter as ever).
    */
   @JobHandler(QUEUES.paymentProcessing, JOBS[QUEUES.paymentProcessing].chargePaymentBatch)
-  async chargePaymentBatch(data: OutboxBatchJobData<'PaymentRequested'>): Promise<void> {
+  async chargePaymentBatch(data: OutboxBatchJobData<'PaymentRequested'>, job?: JobInfo): Promise<void> {
     const { events } = data;
+    let charged = 0;
+    // Once per order in memory; the worker writes at most one of these per QUEUE_PROGRESS_INTERVAL_MS.
+    const reportCharged = () => job?.progress({ step: 'charging', orders: events.length, done: charged });
+    reportCharged();
     const orders = new Map(
       (
         await this.sagas.loadOrders(
@@ -93,8 +100,10 @@ export class CheckoutWorker {
       } catch (error) {
         errors.set(event.eventId, error);
       }
+      charged += 1;
+      reportCharged();
     });
-    for (const failure of await this.runner.advanceMany(answered)) {
+    for (const failure of await this.runner.advanceMany(answered, { progress: job?.progress })) {
       const event = events.find((e) => e.payload.orderId === failure.orderId);
       if (event) {
         errors.set(event.eventId, failure.error);
@@ -116,8 +125,9 @@ export class CheckoutWorker {
    * gateway's webhook) still announce themselves with PaymentProcessed.
    */
   @JobHandler(QUEUES.paymentProcessing, JOBS[QUEUES.paymentProcessing].chargePayment)
-  async chargePayment(data: OutboxJobData<'PaymentRequested'>): Promise<void> {
+  async chargePayment(data: OutboxJobData<'PaymentRequested'>, job?: JobInfo): Promise<void> {
     const { orderId } = data.payload;
+    job?.progress({ step: 'charging', orders: 1, done: 0 });
     const order = await this.sagas.loadOrder(this.dataSource.manager, orderId);
     if (!order) {
       throw new PermanentJobError(`order ${orderId} does not exist`, 'ORDER_NOT_FOUND');
@@ -126,7 +136,7 @@ export class CheckoutWorker {
       throw this.laterIfCircuitOpen(error);
     });
     if (answered) {
-      await this.runner.advance(orderId);
+      await this.runner.advance(orderId, { progress: job?.progress });
     }
   }
 

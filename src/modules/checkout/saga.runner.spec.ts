@@ -12,7 +12,7 @@ import { IllegalSagaTransitionError, moveSaga } from './saga-status';
 import { SagaDefinitionError, validateSteps } from './saga-table';
 import { SagaTimeline } from './saga-timeline';
 import { SagaRepository } from './saga.repository';
-import { SagaRunner } from './saga.runner';
+import { SagaProgress, SagaRunner } from './saga.runner';
 import {
   SagaOrder,
   SagaRecord,
@@ -164,8 +164,11 @@ function fakeStep(
   return step;
 }
 
-function build(steps: SagaStep[], crashAt?: { step: string; when: 'before' | 'after' }) {
-  const store = new MemoryStore();
+function build(
+  steps: SagaStep[],
+  crashAt?: { step: string; when: 'before' | 'after' },
+  store = new MemoryStore(),
+) {
   const clock = new FixedClock();
   const announced: StatusChange[] = [];
   const metrics = new BusinessMetrics(new MetricsService());
@@ -329,6 +332,69 @@ describe(SagaRunner.name, () => {
         outcome: 'failed',
         detail: 'smtp down',
       });
+    });
+  });
+
+  describe('progress', () => {
+    it('reports each step once for the whole batch with the orders done so far, then the batch settled', async () => {
+      const reserve = fakeStep('reserve');
+      const charge = fakeStep('charge', (ctx) =>
+        ctx.order.id === 'o2'
+          ? 'wait'
+          : ctx.order.id === 'o3'
+            ? new StepFailure('PAYMENT_DECLINED', 'PAYMENT_FAILED')
+            : 'done',
+      );
+      const { sut, store } = build([reserve, charge]);
+      ['o1', 'o2', 'o3'].forEach((id) => store.addOrder(id));
+      const reports: SagaProgress[] = [];
+
+      await sut.advanceMany(['o1', 'o2', 'o3'], { progress: (p) => reports.push(p) });
+
+      expect(reports).toEqual([
+        { step: 'reserve', orders: 3, done: 0 },
+        { step: 'charge', orders: 3, done: 0 },
+        // o2 waits for its payment, o1 is confirmed; o3 is being undone.
+        { step: 'compensate:reserve', orders: 3, done: 2 },
+        { step: 'settled', orders: 3, done: 3 },
+      ]);
+    });
+
+    it('a job resumed after a crash reports from the step it resumes at', async () => {
+      const steps = [fakeStep('reserve'), fakeStep('hold'), fakeStep('charge')];
+      const crashed = build(steps, { step: 'hold', when: 'after' });
+      ['o1', 'o2'].forEach((id) => crashed.store.addOrder(id));
+      const before: string[] = [];
+      await expect(
+        crashed.sut.advanceMany(['o1', 'o2'], { progress: (p) => before.push(p.step) }),
+      ).rejects.toThrow(CrashReached);
+      expect(before).toEqual(['reserve', 'hold']);
+
+      // The job delivered again, to a runner that did not crash, over what committed.
+      const resumed = build(steps, undefined, crashed.store);
+      const after: SagaProgress[] = [];
+      await resumed.sut.advanceMany(['o1', 'o2'], { progress: (p) => after.push(p) });
+
+      expect(after).toEqual([
+        { step: 'charge', orders: 2, done: 0 },
+        { step: 'settled', orders: 2, done: 2 },
+      ]);
+    });
+
+    it("a batch that falls back to one order at a time reports the orders done, not each order's steps", async () => {
+      const reserve = fakeStep('reserve', (ctx) => (ctx.order.id === 'o2' ? new Error('poison') : 'done'));
+      const { sut, store } = build([reserve]);
+      ['o1', 'o2', 'o3'].forEach((id) => store.addOrder(id));
+      const reports: SagaProgress[] = [];
+
+      const failures = await sut.advanceMany(['o1', 'o2', 'o3'], { progress: (p) => reports.push(p) });
+
+      expect(failures.map((f) => f.orderId)).toEqual(['o2']);
+      expect(reports.slice(1)).toEqual([
+        { step: 'one by one', orders: 3, done: 0 },
+        { step: 'one by one', orders: 3, done: 1 },
+        { step: 'one by one', orders: 3, done: 2 },
+      ]);
     });
   });
 

@@ -31,6 +31,34 @@ export { SagaDefinitionError, validateSteps } from './saga-table';
 export interface AdvanceOptions {
   /** The orders were just placed, their sagas most likely not started: saves a round trip. */
   fresh?: boolean;
+  /** Told the step reached and how many orders of the batch are done; the job's `progress` (coalesced). */
+  progress?: (value: SagaProgress) => void;
+}
+
+/**
+ * Where a saga job is: the step (or `compensate:<step>`) being run for the batch, the batch's size and how
+ * many of its orders are done for this job (waiting for an event, compensated, confirmed). A job resumed
+ * after a crash starts from the saga state that committed, so it reports the step it resumed at.
+ */
+export interface SagaProgress {
+  [key: string]: unknown;
+  step: string;
+  orders: number;
+  done: number;
+}
+
+/** Counts a run's finished orders and reports each step once for the whole batch, never once per order. */
+class ProgressTracker {
+  done = 0;
+
+  constructor(
+    private readonly orders: number,
+    private readonly report?: (value: SagaProgress) => void,
+  ) {}
+
+  at(step: string): void {
+    this.report?.({ step, orders: this.orders, done: this.done });
+  }
 }
 
 /** An order of a batch that could not be advanced, even on its own, and why. */
@@ -102,9 +130,10 @@ export class SagaRunner implements OnModuleInit {
       );
     }
     const failures: AdvanceFailure[] = [];
-    for (const orderId of ids) {
+    for (const [i, orderId] of ids.entries()) {
+      options.progress?.({ step: 'one by one', orders: ids.length, done: i });
       try {
-        await this.run([orderId], options);
+        await this.run([orderId], { ...options, progress: undefined });
       } catch (error) {
         if (error instanceof SagaCrash) {
           throw error;
@@ -167,6 +196,7 @@ export class SagaRunner implements OnModuleInit {
   private async runBatch(orderIds: string[], options: AdvanceOptions): Promise<(SagaRecord | undefined)[]> {
     const changes: StatusChange[] = [];
     let crashAfterCommit = false;
+    const progress = new ProgressTracker(orderIds.length, options.progress);
     const ctxs = await this.dataSource.transaction(async (tx) => {
       const sagas = await this.sagas.lockOrCreateMany(tx, orderIds, options.fresh);
       const orders = new Map((await this.sagas.loadOrders(tx, orderIds)).map((o) => [o.id, o]));
@@ -183,11 +213,19 @@ export class SagaRunner implements OnModuleInit {
       for (const ctx of batch.filter((c) => c.saga.status === 'NEEDS_ATTENTION')) {
         moveSaga(ctx.saga, 'COMPENSATING');
       }
+      // Orders with nothing to do (unknown, already settled) are done from the start.
+      progress.done =
+        orderIds.length -
+        batch.filter((c) => ['RUNNING', 'WAITING', 'COMPENSATING'].includes(c.saga.status)).length;
       crashAfterCommit = await this.runForward(
         batch.filter((c) => c.saga.status === 'RUNNING' || c.saga.status === 'WAITING'),
+        progress,
       );
       if (!crashAfterCommit) {
-        crashAfterCommit = await this.runCompensations(batch.filter((c) => c.saga.status === 'COMPENSATING'));
+        crashAfterCommit = await this.runCompensations(
+          batch.filter((c) => c.saga.status === 'COMPENSATING'),
+          progress,
+        );
       }
       await this.sagas.saveMany(
         tx,
@@ -202,11 +240,13 @@ export class SagaRunner implements OnModuleInit {
     if (crashAfterCommit) {
       this.faults.crash();
     }
+    progress.done = orderIds.length;
+    progress.at('settled');
     return orderIds.map((id) => ctxs.find((c) => c.order.id === id)?.saga);
   }
 
   /** Returns true when a CRASH_AT `after` point was reached: the caller commits, then dies. */
-  private async runForward(ctxs: StepContext[]): Promise<boolean> {
+  private async runForward(ctxs: StepContext[], progress: ProgressTracker): Promise<boolean> {
     if (ctxs.length === 0) {
       return false;
     }
@@ -223,6 +263,7 @@ export class SagaRunner implements OnModuleInit {
       }
       due.forEach((c) => (c.saga.currentStep = step.name));
       enrichContext({ step: step.name });
+      progress.at(step.name);
       this.faults.crashBefore(step.name);
       const runs = due.map((c) => this.timeline.begin(c.saga, step.name, 'action'));
       // One order: its step's span is active, so the statements and calls it makes nest under it.
@@ -262,6 +303,7 @@ export class SagaRunner implements OnModuleInit {
         }
       });
       moving = moving.filter((c) => !stopped.has(c));
+      progress.done += [...stopped].filter((c) => c.saga.status !== 'COMPENSATING').length;
       if (this.faults.crashesAfter(step.name) && due.some((c) => c.saga.data.completed.includes(step.name))) {
         return true;
       }
@@ -273,6 +315,7 @@ export class SagaRunner implements OnModuleInit {
       moveSaga(ctx.saga, 'COMPLETED');
       ctx.saga.currentStep = null;
     }
+    progress.done += moving.length;
     return false;
   }
 
@@ -323,11 +366,12 @@ export class SagaRunner implements OnModuleInit {
   }
 
   /** Compensates each saga in reverse order of its completed steps; true when a CRASH_AT `after` point was reached. */
-  private async runCompensations(ctxs: StepContext[]): Promise<boolean> {
+  private async runCompensations(ctxs: StepContext[], progress: ProgressTracker): Promise<boolean> {
     let active = ctxs;
     while (active.length > 0) {
       for (const ctx of active.filter((c) => c.saga.data.compensation!.pending.length === 0)) {
         await this.settleCompensated(ctx);
+        progress.done += 1;
       }
       active = active.filter((c) => c.saga.data.compensation!.pending.length > 0);
       if (active.length === 0) {
@@ -337,6 +381,7 @@ export class SagaRunner implements OnModuleInit {
       const group = active.filter((c) => c.saga.data.compensation!.pending[0] === name);
       const step = this.definition.steps.find((s) => s.name === name);
       enrichContext({ step: `compensate:${name}` });
+      progress.at(`compensate:${name}`);
       const waiting = new Set<StepContext>();
       if (step?.compensation) {
         this.faults.crashBefore(`compensate:${name}`);
@@ -361,6 +406,7 @@ export class SagaRunner implements OnModuleInit {
         return true;
       }
       active = active.filter((c) => !waiting.has(c));
+      progress.done += waiting.size;
     }
     return false;
   }

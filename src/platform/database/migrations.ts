@@ -8,6 +8,7 @@ import { Webhooks1733300000000 } from './migrations/1733300000000-Webhooks';
 import { RetentionIndexes1733200000000 } from './migrations/1733200000000-RetentionIndexes';
 import { HotTableAutovacuum1733200100000 } from './migrations/1733200100000-HotTableAutovacuum';
 import { OutboxTraceContext1733400000000 } from './migrations/1733400000000-OutboxTraceContext';
+import { OutboxSinkMarks1733970000000 } from './migrations/1733970000000-OutboxSinkMarks';
 
 /** Every migration, oldest first. `npm run db:migration:create -- Name` adds a file to migrations/. */
 export const MIGRATIONS: (new () => MigrationInterface)[] = [
@@ -20,4 +21,5 @@ export const MIGRATIONS: (new () => MigrationInterface)[] = [
   RetentionIndexes1733200000000,
   HotTableAutovacuum1733200100000,
   OutboxTraceContext1733400000000,
+  OutboxSinkMarks1733970000000,
 ];

@@ -4,6 +4,8 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
 import { runsWorkers } from '../../config/roles';
+import { EventSinkStore } from '../event-stream/event-sink.store';
+import { eventSinkNamesFor } from '../event-stream/event-sinks';
 import { runWithContext } from '../http/request-context';
 import { MetricsService } from '../metrics/metrics.service';
 import { PeriodicTask } from '../scheduling/periodic-task';
@@ -33,6 +35,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private wakeUp?: () => void;
   private wakeRequested = false;
   private housekeeping: PeriodicTask[] = [];
+  private readonly sinkNames: string[];
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -40,7 +43,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly store: OutboxStore,
     private readonly publisher: OutboxPublisher,
     metrics: MetricsService,
+    private readonly sinkMarks: EventSinkStore,
   ) {
+    this.sinkNames = eventSinkNamesFor(config);
     // LISTEN needs a session of its own: through a transaction pooler it would never hear a NOTIFY.
     this.listener = new OutboxListener(config.database.directUrl, OUTBOX_CHANNEL, () => this.wake());
     const registers = [metrics.registry];
@@ -127,6 +132,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       if (rows.length === 0) {
         return 0;
       }
+      // Event sinks (docs/events.md) publish from their own marks, so a broker outage never holds this batch.
+      await this.sinkMarks.track(tx, this.sinkNames, rows.map((r) => r.id));
       const outcome = await runWithContext({ correlationId: `outbox-relay` }, () =>
         this.publisher.publish(rows),
       );

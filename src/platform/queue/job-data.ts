@@ -1,4 +1,5 @@
 import { DomainEventPayloads, DomainEventType } from '../outbox/domain-events';
+import { JobProgress } from './job-progress';
 import type { TraceCarrier } from '../tracing/trace-context';
 
 /**
@@ -33,6 +34,12 @@ export interface JobInfo {
   /** Attempts already made before this one (0 on the first run). */
   attemptsMade: number;
   attempts: number;
+  /**
+   * Reports where the job is (`job.updateProgress`, shown by Bull Board): call it as often as is natural,
+   * even once per item of a batch; writes are coalesced (docs/messaging.md, job progress). The worker
+   * adds `attempt`.
+   */
+  progress(value: JobProgress): void;
 }
 
 export type JobHandlerFn<T = unknown> = (data: T, job: JobInfo) => Promise<unknown>;

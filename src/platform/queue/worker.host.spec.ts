@@ -218,6 +218,121 @@ describe(WorkerHost.name, () => {
     });
   });
 
+  describe('job progress', () => {
+    /** Progress writes Redis saw for a job: its queue's event stream has one `progress` entry per write. */
+    async function progressWrites(jobId: string): Promise<unknown[]> {
+      const entries = await sut.queues.connection.xrange(
+        `${sut.config.queue.prefix}:${queue}:events`,
+        '-',
+        '+',
+      );
+      return entries.flatMap(([, fields]) => {
+        const map = new Map<string, string>();
+        for (let i = 0; i < fields.length; i += 2) {
+          map.set(fields[i], fields[i + 1]);
+        }
+        return map.get('event') === 'progress' && map.get('jobId') === jobId
+          ? [JSON.parse(map.get('data') ?? 'null')]
+          : [];
+      });
+    }
+
+    async function withInterval(ms: string): Promise<void> {
+      await sut.close();
+      sut = await buildPipeline(
+        { QUEUE_PREFIX: isolatedQueuePrefix('workers'), QUEUE_PROGRESS_INTERVAL_MS: ms },
+        () => [testQueue(queue)],
+      );
+    }
+
+    it("shows a slow job's latest step through the queue API while it runs, and its last one when done", async () => {
+      await withInterval('50');
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      sut.workers.start(
+        handlerFor(async (_data, job) => {
+          job.progress({ step: 'reserve', orders: 10, done: 0 });
+          job.progress({ step: 'charge', orders: 10, done: 4 });
+          await released;
+          job.progress({ step: 'settled', orders: 10, done: 10 });
+        }),
+      );
+      const added = await sut.queues.get(queue).add('work', { n: 1 });
+
+      const running = await eventually(
+        async () => {
+          const job = await sut.queues.get(queue).getJob(added.id!);
+          return (
+            job && (await job.getState()) === 'active' && typeof job.progress === 'object' && job.progress
+          );
+        },
+        { what: 'the progress of the running job' },
+      );
+      expect(running).toEqual({ step: 'charge', orders: 10, done: 4, attempt: 1 });
+      release();
+      await eventually(async () => (await added.getState()) === 'completed', { what: 'the job completed' });
+      expect((await sut.queues.get(queue).getJob(added.id!))?.progress).toEqual({
+        step: 'settled',
+        orders: 10,
+        done: 10,
+        attempt: 1,
+      });
+    });
+
+    it('coalesces: a batch reporting once per item writes once per interval, and a short job writes nothing', async () => {
+      await withInterval('500');
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      sut.workers.start(
+        handlerFor(async (data, job) => {
+          for (let done = 0; done <= 1000; done++) {
+            job.progress({ step: 'charging', orders: 1000, done });
+          }
+          if (data.slow) {
+            await released;
+          }
+        }),
+      );
+      const short = await sut.queues.get(queue).add('work', { slow: false });
+      await eventually(async () => (await short.getState()) === 'completed', { what: 'the short job' });
+      expect(await progressWrites(short.id!)).toEqual([]);
+
+      const slow = await sut.queues.get(queue).add('work', { slow: true });
+      await eventually(async () => (await progressWrites(slow.id!)).length === 1, {
+        what: 'one progress write',
+      });
+      release();
+      await eventually(async () => (await slow.getState()) === 'completed', { what: 'the slow job' });
+      expect(await progressWrites(slow.id!)).toEqual([
+        { step: 'charging', orders: 1000, done: 1000, attempt: 1 },
+      ]);
+    });
+
+    it('a job run again after a failure reports its new attempt from where that attempt starts', async () => {
+      await withInterval('0');
+      const checkpoint = { completed: 0 };
+      sut.workers.start(
+        handlerFor(async (_data, job) => {
+          // Like the saga: work resumes after what the last run committed.
+          for (let step = checkpoint.completed + 1; step <= 3; step++) {
+            job.progress({ step: `step-${step}` });
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            if (step === 2 && job.attemptsMade === 0) {
+              throw new Error('worker died');
+            }
+            checkpoint.completed = step;
+          }
+        }),
+      );
+      const added = await sut.queues.get(queue).add('work', { n: 3 });
+      await eventually(async () => (await added.getState()) === 'completed', { what: 'the job completed' });
+
+      const writes = (await progressWrites(added.id!)) as { step: string; attempt: number }[];
+      expect(writes.filter((w) => w.attempt === 2).map((w) => w.step)).toEqual(['step-2', 'step-3']);
+      expect(writes.filter((w) => w.attempt === 1).map((w) => w.step)).toEqual(['step-1', 'step-2']);
+    });
+  });
+
   describe('dead-letter replay', () => {
     it('replays a dead letter once, with corrected data, and refuses a second replay', async () => {
       const processed: unknown[] = [];

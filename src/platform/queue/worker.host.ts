@@ -21,6 +21,7 @@ import {
 import { DeadLetterStore } from './dead-letter.store';
 import { isOutboxJobData, JobInfo, OutboxBatchJobData } from './job-data';
 import { isDependencyUnavailable } from '../dependency-errors';
+import { JobProgressReporter } from './job-progress';
 import { describeError, FailureReason, isPermanentError, RetryLaterError } from './job-errors';
 import { checkJobHandlers, handlerKey, RegisteredJobHandler } from './job-handler.registry';
 import { QueueDefinition } from './queue-options';
@@ -120,12 +121,19 @@ export class WorkerHost {
     return runWithContext(context, async () => {
       const labels = { queue: definition.name, job: job.name };
       const stop = this.duration.startTimer(labels);
+      const attempt = job.attemptsMade + 1;
+      const progress = new JobProgressReporter(
+        (value) => job.updateProgress(value),
+        this.config.queue.progressIntervalMs,
+        (error) => this.logger.warn({ job: job.name, err: (error as Error).message }, 'progress not written'),
+      );
       const info: JobInfo = {
         id: jobId,
         name: job.name,
         queue: definition.name,
         attemptsMade: job.attemptsMade,
         attempts: job.opts.attempts ?? 1,
+        progress: (value) => progress.report({ ...value, attempt }),
       };
       try {
         const handler = this.handlers.get(handlerKey(definition.name, job.name));
@@ -133,7 +141,7 @@ export class WorkerHost {
           throw new UnrecoverableError(`No handler for job "${job.name}" on queue "${definition.name}"`);
         }
         const result = await this.traced(definition.name, job, data, () =>
-          handler.handler(data as never, info),
+          handler.handler(data as never, info).finally(() => progress.finish()),
         );
         const seconds = stop({ outcome: 'completed' });
         this.logger.debug(
