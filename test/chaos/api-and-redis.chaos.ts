@@ -1,4 +1,5 @@
 import { TcpProxy } from '../support/tcp-proxy';
+import { eventually } from '../support/eventually';
 import { ChaosEnv, deleteRedisKeys } from './support/chaos-env';
 import { placeOrders, statusCounts } from './support/load';
 import { CHAOS_SEED, reportFigures, seededRandom, sized } from './support/profile';
@@ -175,14 +176,11 @@ describe('chaos: the API under fire', () => {
         const back = Date.now();
         const placed = await load;
         // Workers process again: orders settle again after Redis returned.
-        let resumeMs = -1;
-        while (Date.now() - back < 60_000) {
-          if ((await settledCount(env)) > settledBefore) {
-            resumeMs = Date.now() - back;
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
+        // −1 when they never resumed: the figures are reported before the test asserts on it.
+        const resumeMs = await eventually(
+          async () => (await settledCount(env)) > settledBefore && Date.now() - back,
+          { timeoutMs: 60_000, intervalMs: 100, what: 'workers to resume' },
+        ).catch(() => -1);
         const acknowledged = placed.filter((p) => p.id);
         const verdict = await recoverAndCheck(env, { windowMs: sized(60_000, 120_000) });
         const byTime = outageAnswers.map((a) => a.ms).sort((a, b) => a - b);

@@ -1,3 +1,4 @@
+import { eventually } from '../support/eventually';
 import { ChaosEnv, ChaosUser } from './support/chaos-env';
 import { reportFigures } from './support/profile';
 import { ServiceProcess } from './support/service-process';
@@ -87,17 +88,18 @@ describe('chaos: crash at every saga step', () => {
   afterAll(() => env.tearDown());
 
   async function settled(orderId: string, accept: string[]): Promise<string> {
-    for (let i = 0; i < 200; i++) {
-      const [row] = await env.ds.query<{ status: string; saga: string | null }[]>(
-        `SELECT o.status, s.status AS saga FROM orders o LEFT JOIN saga_state s ON s.order_id = o.id WHERE o.id = $1`,
-        [orderId],
-      );
-      if (accept.includes(row.status) && ['COMPLETED', 'COMPENSATED'].includes(row.saga ?? '')) {
-        return row.status;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`order ${orderId} did not settle in ${accept.join('/')}`);
+    return eventually(
+      async () => {
+        const [row] = await env.ds.query<{ status: string; saga: string | null }[]>(
+          `SELECT o.status, s.status AS saga FROM orders o LEFT JOIN saga_state s ON s.order_id = o.id WHERE o.id = $1`,
+          [orderId],
+        );
+        return (
+          accept.includes(row.status) && ['COMPLETED', 'COMPENSATED'].includes(row.saga ?? '') && row.status
+        );
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: `order ${orderId} to settle in ${accept.join('/')}` },
+    );
   }
 
   async function effectsOf(orderId: string, productId: string) {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { RedisClient } from '../../src/platform/redis/redis-connection';
 import { JOBS, QUEUES } from '../../src/platform/queue/queue-names';
+import { eventually } from '../support/eventually';
 import { ChaosEnv } from './support/chaos-env';
 import { reportFigures, sized } from './support/profile';
 import { expectClean, recoverAndCheck } from './support/verdict';
@@ -53,14 +54,13 @@ describe('chaos: poison messages, dead letters and replay', () => {
     );
 
   async function waitForLetters(count: number): Promise<Letter[]> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const rows = await letters();
-      if (rows.length >= count || Date.now() > deadline) {
-        return rows;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    return eventually(
+      async () => {
+        const rows = await letters();
+        return rows.length >= count && rows;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: `${count} dead letters` },
+    );
   }
 
   it(`poison → dead letters after the configured attempts; ${ORDERS} replays process once; a second replay has no effect`, async () => {

@@ -1,5 +1,6 @@
 import { queueKeyPrefix, slotOf } from '../../src/platform/redis/redis-connection';
 import { QUEUES } from '../../src/platform/queue/queue-names';
+import { eventually } from '../support/eventually';
 import { ChaosEnv } from './support/chaos-env';
 import { outcomeCounts, PlacedOrder, statusCounts } from './support/load';
 import { OwnCluster, OwnSentinel } from './support/own-redis';
@@ -46,14 +47,12 @@ describe('chaos: Redis failover', () => {
     await new Promise((resolve) => setTimeout(resolve, KILL_AFTER_MS));
     const killedAt = Date.now();
     await kill();
-    let failoverMs: number | undefined;
-    while (failoverMs === undefined && Date.now() - killedAt < 60_000) {
-      if (await failedOver().catch(() => false)) {
-        failoverMs = Date.now() - killedAt;
-      } else {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    // Undefined when it never failed over: the figures are reported before the test asserts on it.
+    const failoverMs = await eventually(async () => (await failedOver()) && Date.now() - killedAt, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      what: 'the failover',
+    }).catch(() => undefined);
     return { placed: await load, killedAt, failoverMs };
   }
 

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { CheckoutWorker } from '../../src/modules/checkout/checkout.worker';
 import { OrderActionsService } from '../../src/modules/checkout/order-actions.service';
 import { SagaRunner } from '../../src/modules/checkout/saga.runner';
-import { InventoryService } from '../../src/modules/inventory/inventory.service';
+import { ReservationsService } from '../../src/modules/inventory/reservations.service';
 import { PaymentsService } from '../../src/modules/payments/payments.service';
 import { OutboxJobData } from '../../src/platform/queue/job-data';
 import { createProduct } from '../factories/product.factory';
@@ -160,7 +160,7 @@ describe('chaos: saga model check', () => {
            WHERE order_id = $1 AND status = 'ACTIVE'`,
           [orderId],
         );
-        await sut.get(InventoryService).expireDue();
+        await sut.get(ReservationsService).expireDue();
         return;
     }
   }

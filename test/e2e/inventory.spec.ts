@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InventoryService } from '../../src/modules/inventory/inventory.service';
+import { ReservationsService } from '../../src/modules/inventory/reservations.service';
 import { createOrderIds, ledgerSumsOf, levelsOf } from '../factories/inventory.factory';
 import { createProduct } from '../factories/product.factory';
 import { eventually } from '../support/eventually';
@@ -73,7 +73,7 @@ describe('Inventory', () => {
       const product = await createProduct(sut.dataSource, { stock: 8 });
       const [orderId] = await createOrderIds(sut.dataSource);
       await sut
-        .get(InventoryService)
+        .get(ReservationsService)
         .reserve(null, { orderId, lines: [{ productId: product.id, quantity: 3 }] });
 
       const res = await sut.http().get(`/api/v1/inventory/${product.id}`).expect(200);
@@ -231,7 +231,7 @@ describe('Reservation expiry in the worker role', () => {
     const product = await createProduct(sut.dataSource, { stock: 4 });
     const [orderId] = await createOrderIds(sut.dataSource);
     await sut
-      .get(InventoryService)
+      .get(ReservationsService)
       .reserve(null, { orderId, lines: [{ productId: product.id, quantity: 4 }], ttlSeconds: 0 });
 
     await eventually(async () => (await levelsOf(sut.dataSource, product.id)).reservedQuantity === 0, {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InventoryService } from '../../src/modules/inventory/inventory.service';
+import { ReservationsService } from '../../src/modules/inventory/reservations.service';
 import { NotificationsService } from '../../src/modules/notifications/notifications.service';
 import { TemplateName } from '../../src/modules/notifications/notification-templates';
 import { PaymentsService } from '../../src/modules/payments/payments.service';
@@ -36,14 +36,14 @@ export interface SettledOrders {
 
 /**
  * A database where every promise holds, built the way the system builds it: orders through
- * POST /orders, stock through InventoryService, money through PaymentsService and the mock gateway.
+ * POST /orders, stock through ReservationsService, money through PaymentsService and the mock gateway.
  * Only what the saga would do (status moves, saga rows, the relay marking events published) is
  * written by SQL. Each order then rests SETTLED_AGE_SECONDS in the past, except `young`.
  * Needs a database of its own (the checks are global) and PAYMENT_LATENCY_*_MS=0.
  */
 export async function buildSettledOrders(sut: TestApp): Promise<SettledOrders> {
   const db = sut.dataSource;
-  const inventory = sut.get(InventoryService);
+  const inventory = sut.get(ReservationsService);
   const payments = sut.get(PaymentsService);
   const notifications = sut.get(NotificationsService);
   const [{ user, token }, other, a, b, idle] = await Promise.all([

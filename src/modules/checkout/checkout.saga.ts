@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
 import { InsufficientStockError, ReservationNotActiveError } from '../inventory/inventory.errors';
-import { InventoryService } from '../inventory/inventory.service';
 import { ReservationsService } from '../inventory/reservations.service';
 import { NotificationsService } from '../notifications/notifications.service';
 import { NewDomainEvent } from '../../platform/outbox/domain-events';
@@ -44,7 +43,6 @@ export class CheckoutSaga implements SagaDefinition {
   private readonly stallMs: number;
 
   constructor(
-    private readonly inventory: InventoryService,
     private readonly reservations: ReservationsService,
     private readonly payments: PaymentStatusReader,
     private readonly notifications: NotificationsService,
@@ -85,7 +83,7 @@ export class CheckoutSaga implements SagaDefinition {
   }
 
   private async verifyStock(ctx: StepContext): Promise<StepResult> {
-    const { available, shortages } = await this.inventory.checkAvailability(ctx.tx, this.lines(ctx));
+    const { available, shortages } = await this.reservations.checkAvailability(ctx.tx, this.lines(ctx));
     if (!available) {
       throw new StepFailure(
         'INSUFFICIENT_STOCK',
@@ -133,7 +131,7 @@ export class CheckoutSaga implements SagaDefinition {
 
   private async reserveInventory(ctx: StepContext): Promise<StepResult> {
     try {
-      const reservations = await this.inventory.reserve(ctx.tx, {
+      const reservations = await this.reservations.reserve(ctx.tx, {
         orderId: ctx.order.id,
         lines: this.lines(ctx),
         actor: 'checkout-saga',
@@ -156,7 +154,7 @@ export class CheckoutSaga implements SagaDefinition {
   }
 
   private async releaseReservation(ctx: StepContext): Promise<StepResult> {
-    await this.inventory.release(ctx.tx, ctx.order.id, {
+    await this.reservations.release(ctx.tx, ctx.order.id, {
       reason: ctx.saga.data.compensation?.reason ?? 'COMPENSATION',
       actor: 'checkout-saga',
     });
@@ -279,7 +277,7 @@ export class CheckoutSaga implements SagaDefinition {
 
   private async confirmReservation(ctx: StepContext): Promise<StepResult> {
     try {
-      await this.inventory.confirm(ctx.tx, ctx.order.id, { actor: 'checkout-saga' });
+      await this.reservations.confirm(ctx.tx, ctx.order.id, { actor: 'checkout-saga' });
       return 'done';
     } catch (error) {
       if (error instanceof ReservationNotActiveError) {
@@ -302,7 +300,7 @@ export class CheckoutSaga implements SagaDefinition {
   }
 
   private async restock(ctx: StepContext): Promise<StepResult> {
-    await this.inventory.restock(ctx.tx, ctx.order.id, {
+    await this.reservations.restock(ctx.tx, ctx.order.id, {
       reason: ctx.saga.data.compensation?.reason ?? 'COMPENSATION',
       actor: 'checkout-saga',
     });

@@ -4,7 +4,7 @@ import { createIsolatedDatabase } from '../../../test/support/isolation';
 import { buildSettledOrders, SettledOrders } from '../../../test/support/settled-orders';
 import { startTestApp, TestApp } from '../../../test/support/test-app';
 import { InvariantChecker, InvariantReport } from './invariant-checker';
-import { InventoryService } from '../inventory/inventory.service';
+import { ReservationsService } from '../inventory/reservations.service';
 import { INVARIANT_CHECKS } from './invariant-checks';
 
 /** Checks with a non-zero count, by name: what a corruption should (and should only) trip. */
@@ -146,7 +146,7 @@ describe(InvariantChecker.name, () => {
       const { deliveredPartlyRefunded: delivered } = data.orders;
       const report = await checkAfter(async (tx) => {
         await tx.query(`UPDATE orders SET updated_at = now() WHERE id = $1`, [delivered.id]);
-        await app.get(InventoryService).restock(tx, delivered.id, { reason: 'CANCELLED_BY_CUSTOMER' });
+        await app.get(ReservationsService).restock(tx, delivered.id, { reason: 'CANCELLED_BY_CUSTOMER' });
       });
       expect(failing(report)).toEqual({ orders_fulfilled_not_undone: 1 });
       expect(rowsOf(report, 'orders_fulfilled_not_undone')).toEqual([

@@ -12,7 +12,7 @@ import { AuthenticatedUser, CurrentUser } from '../auth/auth.decorators';
 import { Public, Roles } from '../../platform/http/access.decorators';
 import { PaginationQueryDto } from '../../platform/http/pagination';
 import { ListInventoryQueryDto, ReplenishDto, StockLevelsDto } from './inventory.dto';
-import { InventoryService } from './inventory.service';
+import { StockService } from './stock.service';
 import { StockLevels } from './inventory.types';
 
 const uuid = new ParseUUIDPipe();
@@ -20,7 +20,7 @@ const uuid = new ParseUUIDPipe();
 @ApiTags('inventory')
 @Controller('inventory')
 export class InventoryController {
-  constructor(private readonly inventory: InventoryService) {}
+  constructor(private readonly inventory: StockService) {}
 
   @Get()
   @Roles('admin')

@@ -1,20 +1,20 @@
 import { Module } from '@nestjs/common';
 import { InventoryController } from './inventory.controller';
 import { InventoryRepository } from './inventory.repository';
-import { InventoryService } from './inventory.service';
 import { ReservationExpiryScheduler } from './reservation-expiry.scheduler';
 import { ReservationsRepository } from './reservations.repository';
 import { ReservationsService } from './reservations.service';
+import { StockService } from './stock.service';
 
 @Module({
   controllers: [InventoryController],
   providers: [
     InventoryRepository,
-    InventoryService,
+    StockService,
     ReservationsRepository,
     ReservationsService,
     ReservationExpiryScheduler,
   ],
-  exports: [InventoryService, ReservationsService],
+  exports: [StockService, ReservationsService],
 })
 export class InventoryModule {}

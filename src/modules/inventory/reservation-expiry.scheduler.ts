@@ -8,7 +8,7 @@ import { JobHandler } from '../../platform/queue/job-handler.decorator';
 import { JOBS, QUEUES } from '../../platform/queue/queue-names';
 import { QueueRegistry } from '../../platform/queue/queue.registry';
 import { PeriodicTask } from '../../platform/scheduling/periodic-task';
-import { InventoryService } from './inventory.service';
+import { ReservationsService } from './reservations.service';
 
 const EXPIRE = JOBS[QUEUES.inventoryManagement].expireReservations;
 
@@ -28,7 +28,7 @@ export class ReservationExpiryScheduler implements OnApplicationBootstrap, OnMod
   private readonly registration: PeriodicTask;
 
   constructor(
-    private readonly inventory: InventoryService,
+    private readonly reservations: ReservationsService,
     private readonly queues: QueueRegistry,
     @InjectConfig() private readonly config: AppConfig,
     metrics: MetricsService,
@@ -79,7 +79,7 @@ export class ReservationExpiryScheduler implements OnApplicationBootstrap, OnMod
     let total = 0;
     // Shutdown ends a long pass between batches.
     for (let batch = 0; batch < MAX_BATCHES_PER_TICK && !this.registration.isStopping; batch++) {
-      const expired = await this.inventory.expireDue(this.config.inventory.expiryBatchSize);
+      const expired = await this.reservations.expireDue(this.config.inventory.expiryBatchSize);
       total += expired.length;
       this.expired.inc(expired.length);
       if (expired.length < this.config.inventory.expiryBatchSize) {

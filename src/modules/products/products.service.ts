@@ -6,7 +6,7 @@ import { InjectConfig } from '../../config/config.module';
 import { BadRequestError, ConflictError, NotFoundError } from '../../platform/http/domain-error';
 import { offsetOf, Page, pageOf } from '../../platform/http/pagination';
 import { AuthenticatedUser } from '../auth/auth.decorators';
-import { InventoryService } from '../inventory/inventory.service';
+import { StockService } from '../inventory/stock.service';
 import { ProductCache } from './product-cache';
 import {
   CreateProductDto,
@@ -32,7 +32,7 @@ export class ProductsService {
     private readonly dataSource: DataSource,
     private readonly replicas: ReadReplicas,
     private readonly repository: ProductsRepository,
-    private readonly inventory: InventoryService,
+    private readonly stock: StockService,
     private readonly cache: ProductCache,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
@@ -100,7 +100,7 @@ export class ProductsService {
     const product = await this.writing(() =>
       this.dataSource.transaction(async (tx) => {
         const created = await this.repository.insert(tx, fieldsOf(dto));
-        await this.inventory.createStockRecord(tx, created.id, {
+        await this.stock.createStockRecord(tx, created.id, {
           initialStock: dto.initialStock,
           lowStockThreshold: dto.lowStockThreshold,
           actor: `user:${actor.id}`,

@@ -3,22 +3,19 @@ import { DataSource } from 'typeorm';
 import { createOrderIds, ledgerSumsOf, levelsOf } from '../../../test/factories/inventory.factory';
 import { createProduct } from '../../../test/factories/product.factory';
 import { startTestApp, TestApp } from '../../../test/support/test-app';
-import {
-  InsufficientStockError,
-  InvalidStockAdjustmentError,
-  ReservationNotActiveError,
-} from './inventory.errors';
-import { InventoryService } from './inventory.service';
+import { InsufficientStockError, ReservationNotActiveError } from './inventory.errors';
+import { ReservationsService } from './reservations.service';
+import { StockService } from './stock.service';
 
-describe(InventoryService.name, () => {
+describe(ReservationsService.name, () => {
   let app: TestApp;
   let ds: DataSource;
-  let sut: InventoryService;
+  let sut: ReservationsService;
 
   beforeAll(async () => {
     app = await startTestApp({ DATABASE_POOL_SIZE: '20' });
     ds = app.dataSource;
-    sut = app.get(InventoryService);
+    sut = app.get(ReservationsService);
   });
   afterAll(() => app.close());
 
@@ -173,7 +170,7 @@ describe(InventoryService.name, () => {
             ],
           }),
         ).rejects.toBeInstanceOf(InsufficientStockError);
-        await sut.replenish(tx, plenty.id, 3, { actor: 'test' });
+        await app.get(StockService).replenish(tx, plenty.id, 3, { actor: 'test' });
       });
 
       expect(await levelsOf(ds, plenty.id)).toEqual({ quantity: 8, reservedQuantity: 0 });
@@ -274,36 +271,6 @@ describe(InventoryService.name, () => {
       await sut.expireDue();
 
       expect(await levelsOf(ds, product.id)).toEqual({ quantity: 3, reservedQuantity: 1 });
-    });
-  });
-
-  describe('replenish and adjust', () => {
-    it('replenish adds stock through the ledger', async () => {
-      const product = await createProduct(ds, { stock: 1 });
-      expect(await sut.replenish(null, product.id, 9, { actor: 'test' })).toEqual({
-        productId: product.id,
-        quantity: 10,
-        reservedQuantity: 0,
-        availableQuantity: 10,
-      });
-      await expectLedgerToMatch(product.id);
-    });
-
-    it('adjust refuses to go below what is reserved', async () => {
-      const product = await createProduct(ds, { stock: 5 });
-      const [orderId] = await createOrderIds(ds);
-      await sut.reserve(null, { orderId, lines: [{ productId: product.id, quantity: 3 }] });
-
-      await expect(
-        sut.adjust(null, product.id, -3, { actor: 'test', reason: 'count' }),
-      ).rejects.toBeInstanceOf(InvalidStockAdjustmentError);
-      await expect(
-        sut.adjust(null, product.id, -2, { actor: 'test', reason: 'damaged' }),
-      ).resolves.toMatchObject({
-        quantity: 3,
-        reservedQuantity: 3,
-      });
-      await expectLedgerToMatch(product.id);
     });
   });
 
