@@ -1,4 +1,6 @@
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { QUEUES } from '../../src/platform/queue/queue-names';
+import { QueueRegistry } from '../../src/platform/queue/queue.registry';
 import { RetentionRegistry } from '../../src/platform/retention/retention.registry';
 import { WebhookEndpointsRepository } from '../../src/modules/webhooks/webhook-endpoints.repository';
 import { WebhookSecretBox } from '../../src/modules/webhooks/webhook-secret-box';
@@ -35,6 +37,7 @@ describe('Webhooks', () => {
       WEBHOOK_TIMEOUT_MS: '3000',
       WEBHOOK_DELIVERY_CONCURRENCY: '3',
       WEBHOOK_ENDPOINT_CONCURRENCY: '2',
+      QUEUE_PROGRESS_INTERVAL_MS: '100',
     });
     admin = (await createUserWithToken(sut, { role: 'admin' })).token;
     await receiver.start();
@@ -242,6 +245,21 @@ describe('Webhooks', () => {
         await asAdmin(sut.http().post(`/api/v1/webhooks/endpoints/${slow.id}/test`)).expect(202);
       }
       await eventually(() => receiver.heldCount === 2, { what: 'the slow endpoint at its concurrency' });
+      // A held attempt shows where it is through the job's progress (Bull Board, the queue API).
+      const progress = await eventually(
+        async () => {
+          const active = await sut.get(QueueRegistry).get(QUEUES.webhookDelivery).getActive();
+          return active.map((j) => j.progress).find((p) => typeof p === 'object' && p !== null);
+        },
+        { what: 'a held attempt reporting its progress' },
+      );
+      // The delivery's attempt number, and the job's own `attempt` (each delivery attempt is a job of its own).
+      expect(progress).toEqual({
+        stage: 'sending',
+        deliveryAttempt: 1,
+        maxAttempts: expect.any(Number),
+        attempt: 1,
+      });
       await asAdmin(sut.http().post(`/api/v1/webhooks/endpoints/${fast.id}/test`)).expect(202);
       // Three delivery slots in all: two held by the slow receiver, the third still serves the fast one.
       await eventually(() => receiver.for('/fast').length === 1, { what: 'the fast endpoint served' });

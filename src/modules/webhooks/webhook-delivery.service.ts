@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
+import { JobProgress } from '../../platform/queue/job-progress';
 import { OutboxJobData } from '../../platform/queue/job-data';
 import { JOBS, QUEUES } from '../../platform/queue/queue-names';
 import { QueueRegistry } from '../../platform/queue/queue.registry';
@@ -118,7 +119,14 @@ export class WebhookDeliveryService {
   }
 
   /** One attempt of a leased delivery. Never throws for the receiver's failures: they are recorded. */
-  async attempt({ deliveryId, leaseToken }: DeliverJobData): Promise<string> {
+  /**
+   * One attempt of one delivery. `report` (the job's progress, docs/messaging.md) hears the attempt's
+   * number before the call and, after it, the outcome and when the next attempt is due.
+   */
+  async attempt(
+    { deliveryId, leaseToken }: DeliverJobData,
+    report: (progress: JobProgress) => void = () => undefined,
+  ): Promise<string> {
     const delivery = await this.deliveries.findLeased(deliveryId, leaseToken);
     if (!delivery) {
       return 'lease no longer held';
@@ -127,9 +135,18 @@ export class WebhookDeliveryService {
       await this.deliveries.releaseLease(deliveryId, leaseToken);
       return 'endpoint disabled';
     }
+    const attempt = { deliveryAttempt: delivery.attempts + 1, maxAttempts: delivery.maxAttempts };
+    report({ stage: 'sending', ...attempt });
     const result = await this.send(delivery);
     this.metrics.attempt(result.outcome, result.latencyMs);
     const record = this.recordOf(delivery, result);
+    report({
+      stage: 'answered',
+      ...attempt,
+      outcome: record.status,
+      statusCode: result.statusCode,
+      nextAttemptAt: record.nextAttemptAt?.toISOString() ?? null,
+    });
     const { recorded, disabledNow } = await this.dataSource.transaction(async (tx) => {
       const written = await this.deliveries.recordAttempt(tx, deliveryId, leaseToken, record);
       if (!written) {

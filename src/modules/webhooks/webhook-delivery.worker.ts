@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { AppConfig } from '../../config/config';
 import { InjectConfig } from '../../config/config.module';
 import { runsWorkers } from '../../config/roles';
-import { OutboxBatchJobData, OutboxJobData } from '../../platform/queue/job-data';
+import { JobInfo, OutboxBatchJobData, OutboxJobData } from '../../platform/queue/job-data';
 import { JobHandler } from '../../platform/queue/job-handler.decorator';
 import { JOBS, QUEUES } from '../../platform/queue/queue-names';
 import { PeriodicTask } from '../../platform/scheduling/periodic-task';
@@ -54,7 +54,7 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnModuleDe
   }
 
   @JobHandler(QUEUES.webhookDelivery, JOBS[QUEUES.webhookDelivery].deliver)
-  async deliver(data: DeliverJobData): Promise<{ outcome: string }> {
-    return { outcome: await this.service.attempt(data) };
+  async deliver(data: DeliverJobData, job?: JobInfo): Promise<{ outcome: string }> {
+    return { outcome: await this.service.attempt(data, (progress) => job?.progress(progress)) };
   }
 }
