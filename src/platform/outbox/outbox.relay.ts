@@ -125,7 +125,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return this.dataSource.transaction(async (tx) => {
       // Only "published" marks commit here, and losing them loses nothing: a row whose mark was lost in
       // a PostgreSQL crash is published again under the same job id (BullMQ ignores it) and consumers
-      // are idempotent per order or per message (docs/performance-ii.md). So this commit does not wait
+      // are idempotent per order or per message (docs/performance.md#why-a-lost-published-mark-loses-nothing). So this commit does not wait
       // for the WAL flush.
       await tx.query('SET LOCAL synchronous_commit = off');
       const rows = await this.store.claimBatch(tx, this.config.outbox.batchSize);
