@@ -351,6 +351,7 @@ describe(loadConfig.name, () => {
         deadLetterSeconds: 30 * 86_400,
         notificationBodySeconds: 90 * 86_400,
         sagaTimelineSeconds: 90 * 86_400,
+        webhookDeliverySeconds: 30 * 86_400,
       });
       // Failed jobs are kept 7 days for retry: the inbox may not forget sooner.
       expect(loadConfig({ INBOX_RETENTION_SECONDS: String(7 * 86_400) }).retention.inboxSeconds).toBe(
