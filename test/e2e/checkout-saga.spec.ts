@@ -552,7 +552,7 @@ describe('Checkout saga recovery', () => {
     expect(await stockOf(h.sut.dataSource, product.id)).toEqual({ quantity: 3, reserved: 0 });
   });
 
-  it('a saga job dead-lettered as STALLED or out of attempts is resolved once recovery has finished its order; every other letter stays open', async () => {
+  it('dead letters made moot are resolved: saga jobs (stalled or out of attempts) once the order is finished, notification jobs that stalled once the notice is sent; every other letter stays open', async () => {
     h = await startHarness({ SAGA_STALL_SECONDS: '1', SAGA_RECOVERY_INTERVAL_MS: '200' });
     const product = await createProduct(h.sut.dataSource, { stock: 5 });
     const orderId = await placeOrder(h, { items: [{ productId: product.id, quantity: 1 }] });
@@ -575,10 +575,30 @@ describe('Checkout saga recovery', () => {
       );
       return row.id as string;
     };
+    const notice = (id: string) => ({
+      payload: { notificationId: id },
+      aggregateId: id,
+      jobId: randomUUID(),
+    });
+    const sent = await eventually(async () => {
+      const [row] = await h!.sut.dataSource.query(
+        `SELECT id FROM notifications WHERE order_id = $1 AND status = 'SENT'`,
+        [orderId],
+      );
+      return row?.id as string | undefined;
+    });
+    const [failed] = await h.sut.dataSource.query(
+      `INSERT INTO notifications (user_id, channel, template, language, priority, status, recipient, subject, body, dedupe_key)
+       SELECT user_id, channel, template, language, priority, 'FAILED', recipient, subject, body, dedupe_key || ':failed'
+       FROM notifications WHERE id = $1 RETURNING id`,
+      [sent],
+    );
     const open = [
       await letter('order-processing', 'advance-saga-batch', 'STALLED', {
         events: [event(orderId), event(unfinished)],
       }),
+      await letter('notification-sending', 'send-notification', 'STALLED', notice(failed.id)),
+      await letter('notification-sending', 'send-notification', 'ATTEMPTS_EXHAUSTED', notice(sent)),
       await letter('order-processing', 'advance-saga', 'PERMANENT_FAILURE', event(orderId)),
       await letter('notification-sending', 'send-notification', 'STALLED', event(orderId)),
       await letter('order-processing', 'advance-saga', 'STALLED', event(unfinished)),
@@ -594,6 +614,7 @@ describe('Checkout saga recovery', () => {
       'ATTEMPTS_EXHAUSTED',
       event(orderId),
     );
+    const mootNotice = await letter('notification-sending', 'send-notification', 'STALLED', notice(sent));
 
     const statusOf = async (ids: string[]) =>
       (
@@ -603,12 +624,15 @@ describe('Checkout saga recovery', () => {
         )
       ).map((r: { status: string; resolution: string | null }) => `${r.status}:${r.resolution ?? ''}`);
     const resolved = await eventually(async () => {
-      const rows = await statusOf([moot, mootBatch, mootExhausted]);
+      const rows = await statusOf([moot, mootBatch, mootExhausted, mootNotice]);
       return rows.every((r: string) => r.startsWith('RESOLVED')) ? rows : undefined;
     });
-    expect(resolved).toEqual(Array(3).fill('RESOLVED:saga recovery finished the order after the job failed'));
+    expect(resolved).toEqual([
+      ...Array(3).fill('RESOLVED:saga recovery finished the order after the job failed'),
+      'RESOLVED:the notification was sent after the job stalled',
+    ]);
     // The same pass saw the others: they stay for an operator.
-    expect(await statusOf(open)).toEqual(['OPEN:', 'OPEN:', 'OPEN:', 'OPEN:']);
+    expect(await statusOf(open)).toEqual(Array(open.length).fill('OPEN:'));
   });
 
   it('a notification whose job was lost (Redis emptied) is asked for again and sent once', async () => {

@@ -28,7 +28,8 @@ const NOTIFICATION_STALL_FACTOR = 5;
  * Worker role: finds sagas that stopped moving (a worker killed mid-flight, a lost job, a webhook that
  * never came) and resumes them; cancels, with reason TIMEOUT, those still unfinished after
  * SAGA_TIMEOUT_SECONDS; asks again for notifications whose job was lost; resolves the dead letters of
- * saga jobs that stalled out (a worker killed under them twice) once recovery has finished their orders.
+ * saga jobs that stalled out or ran out of attempts once recovery has finished their orders, and of
+ * notification jobs that stalled out once their notification was sent.
  * Several workers may run it: claims use SKIP LOCKED.
  */
 @Injectable()
@@ -134,22 +135,47 @@ export class SagaRecoveryScheduler implements OnApplicationBootstrap, OnModuleDe
    * the reason, so that open dead letters stay the ones an operator must look at.
    */
   private async resolveMootDeadLetters(): Promise<number> {
-    const letters = await this.deadLetters.openWithOrders(
+    const sagaLetters = await this.deadLetters.openWithSubjects(
       SAGA_QUEUES,
       ['STALLED', 'ATTEMPTS_EXHAUSTED'],
+      'orderId',
       BATCH * 10,
     );
-    if (letters.length === 0) {
-      return 0;
-    }
-    const finished = await this.sagas.findFinished(
-      this.dataSource.manager,
-      letters.flatMap((l) => l.orderIds),
+    const finished =
+      sagaLetters.length > 0
+        ? await this.sagas.findFinished(
+            this.dataSource.manager,
+            sagaLetters.flatMap((l) => l.subjects).filter(isUuid),
+          )
+        : new Set<string>();
+    // A notification job that stalled out: moot once the notification went out anyway (recovery asks for
+    // a QUEUED one again). One that ran out of attempts ended FAILED: that one stays for an operator.
+    const noticeLetters = await this.deadLetters.openWithSubjects(
+      [QUEUES.notificationSending],
+      ['STALLED'],
+      'notificationId',
+      BATCH * 10,
     );
-    const moot = letters.filter((l) => l.orderIds.length > 0 && l.orderIds.every((id) => finished.has(id)));
-    return this.deadLetters.resolve(
-      moot.map((l) => l.id),
-      'saga recovery finished the order after the job failed',
+    const sent =
+      noticeLetters.length > 0
+        ? await this.notifications.findSent(noticeLetters.flatMap((l) => l.subjects).filter(isUuid))
+        : new Set<string>();
+    const moot = (letters: { id: string; subjects: string[] }[], done: Set<string>) =>
+      letters.filter((l) => l.subjects.length > 0 && l.subjects.every((id) => done.has(id))).map((l) => l.id);
+    return (
+      (await this.deadLetters.resolve(
+        moot(sagaLetters, finished),
+        'saga recovery finished the order after the job failed',
+      )) +
+      (await this.deadLetters.resolve(
+        moot(noticeLetters, sent),
+        'the notification was sent after the job stalled',
+      ))
     );
   }
+}
+
+/** A letter's payload is data from a queue: anything but a uuid is never looked up (it stays open). */
+function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }

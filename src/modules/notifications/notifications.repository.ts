@@ -169,6 +169,15 @@ export class NotificationsRepository {
     return rows[0]?.channel;
   }
 
+  /** Of these notifications, those that went out (SENT). */
+  async findSent(ids: readonly string[]): Promise<Set<string>> {
+    const rows = await this.dataSource.query<{ id: string }[]>(
+      `SELECT id FROM notifications WHERE id = ANY($1::uuid[]) AND status = 'SENT'`,
+      [ids],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
   async findById(id: string): Promise<NotificationRecord | undefined> {
     const [row] = await this.dataSource.query<NotificationRecord[]>(
       `SELECT ${COLUMNS} FROM notifications WHERE id = $1`,

@@ -176,6 +176,11 @@ export class NotificationsService {
     }
   }
 
+  /** Of these notifications, those that went out (SENT). */
+  findSent(notificationIds: readonly string[]): Promise<Set<string>> {
+    return this.repository.findSent(notificationIds);
+  }
+
   async findById(notificationId: string): Promise<NotificationRecord | undefined> {
     return this.repository.findById(notificationId);
   }

@@ -150,25 +150,27 @@ export class DeadLetterStore {
   }
 
   /**
-   * Open letters of the given queues that failed for one of `reasons`, each with the orders its job carried
-   * (one event's, or every event's of a batch job). Oldest first.
+   * Open letters of the given queues that failed for one of `reasons`, each with the values of `key`
+   * (`orderId`, `notificationId`) in the payload of the event its job carried (every event's, for a batch
+   * job). Oldest first.
    */
-  async openWithOrders(
+  async openWithSubjects(
     queues: readonly string[],
     reasons: readonly FailureReason[],
+    key: string,
     limit: number,
-  ): Promise<{ id: string; orderIds: string[] }[]> {
+  ): Promise<{ id: string; subjects: string[] }[]> {
     return this.dataSource.query(
       `SELECT d.id,
               coalesce(
-                (SELECT array_agg(e->'payload'->>'orderId') FROM jsonb_array_elements(
+                (SELECT array_agg(e->'payload'->>$3) FROM jsonb_array_elements(
                    CASE WHEN jsonb_typeof(d.payload->'events') = 'array' THEN d.payload->'events' END) e),
-                array_remove(ARRAY[coalesce(d.payload->'payload'->>'orderId', d.payload->>'orderId')], NULL)
-              ) AS "orderIds"
+                array_remove(ARRAY[coalesce(d.payload->'payload'->>$3, d.payload->>$3)], NULL)
+              ) AS subjects
        FROM dead_letters d
        WHERE d.status = 'OPEN' AND d.failure_reason = ANY($2::text[]) AND d.queue = ANY($1::text[])
-       ORDER BY d.created_at LIMIT $3`,
-      [queues, reasons, limit],
+       ORDER BY d.created_at LIMIT $4`,
+      [queues, reasons, key, limit],
     );
   }
 
