@@ -607,23 +607,30 @@ async function measure(bench: Bench, results: BenchResults): Promise<void> {
       const list = async (name: string, paths: string[], connections = 16): Promise<void> => {
         await http(api, name, connections, adminListRequest(token, paths), settings, seconds);
       };
-      await list('GET /orders?limit=20 (first page)', ['/api/v1/orders?limit=20']);
-      await list(
-        'GET /orders?limit=20&cursor= (deep: 50-99 % down)',
-        cursors.map((c) => `/api/v1/orders?limit=20&cursor=${c}`),
-      );
-      await list('GET /orders?status=SHIPPED&limit=20 (filtered)', [
-        '/api/v1/orders?status=SHIPPED&limit=20',
-      ]);
+      const keysetLists: [string, string[]][] = [
+        ['GET /orders?limit=20 (first page)', ['/api/v1/orders?limit=20']],
+        [
+          'GET /orders?limit=20&cursor= (deep: 50-99 % down)',
+          cursors.map((c) => `/api/v1/orders?limit=20&cursor=${c}`),
+        ],
+        ['GET /orders?status=SHIPPED&limit=20 (filtered)', ['/api/v1/orders?status=SHIPPED&limit=20']],
+      ];
+      // One operator paging through the console (1 connection: the request's own cost), then 16 at once
+      // (the two cores queue them).
+      for (const connections of [1, 16]) {
+        for (const [name, paths] of keysetLists) {
+          await list(name, paths, connections);
+        }
+        const keyset = results.http.slice(-keysetLists.length);
+        const worst = Math.max(...keyset.map((h) => h.load.latencyMs.p99));
+        results.notes.push(
+          `million: p99 of the keyset pages at ${connections} connection(s) ${keyset.map((h) => h.load.latencyMs.p99.toFixed(1)).join(' / ')} ms (target < 50 ms: ${worst < 50 ? 'met' : 'NOT met'})`,
+        );
+      }
       await list(
         'GET /orders?limit=20&page=<90 % down> (offset, for comparison)',
         [`/api/v1/orders?limit=20&page=${Math.max(1, Math.floor((o.millionOrders * 0.9) / 20))}`],
         4,
-      );
-      const keyset = results.http.slice(-4, -1);
-      const worst = Math.max(...keyset.map((h) => h.load.latencyMs.p99));
-      results.notes.push(
-        `million: p99 of the keyset pages ${keyset.map((h) => h.load.latencyMs.p99.toFixed(1)).join(' / ')} ms (target < 50 ms: ${worst < 50 ? 'met' : 'NOT met'})`,
       );
     } finally {
       await bench.stop(api);
