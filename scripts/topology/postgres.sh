@@ -44,6 +44,18 @@ admin_users = postgres
 CONF
 }
 
+# Waits (10 s at most) until the standby streams as the synchronous one: then commits wait for it.
+wait_synchronous() {
+  local state=''
+  for _ in $(seq 100); do
+    state="$(as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -Atc \
+      "SELECT sync_state FROM pg_stat_replication WHERE application_name = '$SYNC_NAME'" 2>/dev/null || true)"
+    [ "$state" = "sync" ] && return
+    sleep 0.1
+  done
+  die "the standby is not synchronous after 10 s (see $DIR/standby.log)"
+}
+
 up() {
   ensure_packages pgbouncer postgresql-15
   [ ! -d "$DIR" ] || down
@@ -84,14 +96,7 @@ CONF
   as_postgres "$PG_BIN/pg_ctl" -D "$DIR/standby" -l "$DIR/standby.log" -w start >/dev/null
 
   # Up means: the standby streams and is the synchronous one (commits wait for it).
-  local state=''
-  for _ in $(seq 100); do
-    state="$(as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -Atc \
-      "SELECT sync_state FROM pg_stat_replication WHERE application_name = '$SYNC_NAME'" 2>/dev/null || true)"
-    [ "$state" = "sync" ] && break
-    sleep 0.1
-  done
-  [ "$state" = "sync" ] || die "the standby is not synchronous after 10 s (see $DIR/standby.log)"
+  wait_synchronous
 
   mkdir -p "$DIR/pgbouncer"
   echo '"postgres" ""' >"$DIR/pgbouncer/userlist.txt"
@@ -141,14 +146,7 @@ stop_standby() {
 
 start_standby() {
   as_postgres "$PG_BIN/pg_ctl" -D "$DIR/standby" -l "$DIR/standby.log" -w start >/dev/null
-  local state=''
-  for _ in $(seq 100); do
-    state="$(as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -Atc \
-      "SELECT sync_state FROM pg_stat_replication WHERE application_name = '$SYNC_NAME'" 2>/dev/null || true)"
-    [ "$state" = "sync" ] && break
-    sleep 0.1
-  done
-  [ "$state" = "sync" ] || die "the standby is not synchronous again after 10 s (see $DIR/standby.log)"
+  wait_synchronous
   log "standby started and synchronous again"
 }
 

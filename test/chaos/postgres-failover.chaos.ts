@@ -13,8 +13,8 @@ import { expectClean, recoverAndCheck } from './support/verdict';
  * order is lost (synchronous replication), every order settles and the invariants hold. The summary gives
  * the time from the primary's death to the first accepted order.
  *
- * Not in CI's short run (docs/postgres-and-pooling.md): 1 run in 8 here ended with one order CONFIRMED
- * whose reservation stayed ACTIVE (and, once, one without its confirmation notice); under investigation.
+ * Not in CI's short run (docs/postgres-and-pooling.md): 2 runs in 10 here each ended with one wrong order (one
+ * CONFIRMED whose reservation stayed ACTIVE; one CONFIRMED without its notice); under investigation.
  */
 describe('chaos: PostgreSQL primary failover behind PgBouncer', () => {
   const topology = new PostgresTopology({ primary: 3496, standby: 3497, bouncer: 3498 });
