@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fromCents, toCents } from '../../platform/money';
 import { RandomSource } from '../../platform/random';
+import { RecentMap } from '../../platform/recent-map';
 import { ChargePlan, Decline, planCharge, settlesLater, TRANSIENT_CODES } from './mock-gateway-outcomes';
 import { decodeReference, encodeReference } from './mock-gateway-reference';
 import {
@@ -23,6 +24,9 @@ import {
 } from './payment-provider';
 import { TokenBucket } from './token-bucket';
 import { WebhookSender } from './webhook-sender';
+
+/** Idempotency keys remembered in memory per map (~1.5 KB a key in all): the retries of the last ~10,000 charges. */
+const REMEMBERED_KEYS = 10_000;
 
 export { TEST_TOKENS } from './mock-gateway-outcomes';
 
@@ -72,10 +76,12 @@ export class MockPaymentGateway implements PaymentProvider {
   private readonly logger = new Logger(MockPaymentGateway.name);
   private readonly bucket: TokenBucket;
   private readonly ledger: MockGatewayLedger;
-  private readonly plans = new Map<string, ChargePlan>();
-  private readonly transientSeen = new Map<string, number>();
-  private readonly chargeResults = new Map<string, Remembered<ChargeResult>>();
-  private readonly refundResults = new Map<string, Remembered<RefundResult>>();
+  // What the gateway remembers per idempotency key in this process, bounded: its books (the ledger) are
+  // the idempotency across processes and time; these only script retries and replays of recent calls.
+  private readonly plans = new RecentMap<string, ChargePlan>(REMEMBERED_KEYS);
+  private readonly transientSeen = new RecentMap<string, number>(REMEMBERED_KEYS);
+  private readonly chargeResults = new RecentMap<string, Remembered<ChargeResult>>(REMEMBERED_KEYS);
+  private readonly refundResults = new RecentMap<string, Remembered<RefundResult>>(REMEMBERED_KEYS);
   private readonly pendingSettlements = new Set<() => void>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
